@@ -1,0 +1,95 @@
+/* store.h - the PostgreSQL connection pool and statement execution.
+ *
+ * A fixed-size pool of libpq connections. Every connection sets
+ * statement_timeout and idle_in_transaction_session_timeout on connect and
+ * prepares named statements lazily (first use on that connection). When the
+ * database goes away, calls fail with DS_ERR_UNAVAILABLE; a broken
+ * connection is reset on release or next acquire, so the pool heals by
+ * itself once the database is back, with no restart.
+ *
+ * libpq errors are converted to ds_status here and nowhere else:
+ *   connection failure, 08xxx, 57P01..57P03 -> DS_ERR_UNAVAILABLE
+ *   57014 (statement timeout / cancel)       -> DS_ERR_DEADLINE
+ *   23505 unique_violation                  -> DS_ERR_ALREADY_EXISTS
+ *   40001, 40P01 (serialization, deadlock)  -> DS_ERR_ABORTED
+ *   anything else                            -> DS_ERR_INTERNAL
+ * The SQLSTATE and constraint name are kept in the store_conn for callers
+ * that need to tell constraints apart (store_last_sqlstate, _constraint).
+ *
+ * Threads: the pool is thread-safe; a store_conn is used by one thread
+ * between acquire and release.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "ds_status.h"
+
+typedef struct store_pool store_pool;
+typedef struct store_conn store_conn;
+
+/* A named SQL statement. Define them `static const` next to the store code
+ * that uses them; the address identifies the statement. Parameters are
+ * text-format $1..$n; the SQL never comes from input. */
+typedef struct store_stmt {
+    const char *name; /* unique across the program: "orders_get" */
+    const char *sql;
+} store_stmt;
+
+typedef struct store_config {
+    const char *conninfo;      /* libpq URL or key=value string */
+    int pool_size;             /* 0 = 8 */
+    int statement_timeout_ms;  /* 0 = 5000 */
+    int acquire_timeout_ms;    /* wait for a free connection; 0 = 2000 */
+    const char *application_name; /* NULL = "dropshipd" */
+} store_config;
+
+/* Create the pool. Connections are opened lazily, so this succeeds while
+ * the database is down (DS_ERR_CONFIG only for a malformed conninfo or
+ * DS_ERR_NOMEM). Copies cfg strings. */
+store_pool *store_pool_new(const store_config *cfg, ds_error *err);
+
+/* Close all connections. All must have been released. NULL is a no-op. */
+void store_pool_free(store_pool *p);
+
+/* Borrow a connected connection, waiting at most until deadline_ms
+ * (CLOCK_REALTIME ms, INT64_MAX = the pool's acquire timeout).
+ * DS_ERR_UNAVAILABLE if the database can't be reached,
+ * DS_ERR_RESOURCE_EXHAUSTED if no connection frees up in time. */
+ds_status store_acquire(store_pool *p, int64_t deadline_ms, store_conn **out, ds_error *err);
+
+/* Give the connection back. An open transaction is rolled back; a broken
+ * connection is closed and reopened on a later acquire. NULL is a no-op. */
+void store_release(store_pool *p, store_conn *c);
+
+/* Run a prepared statement with text parameters (values[i] NULL = SQL NULL).
+ * On DS_OK *out (if out != NULL) owns a PGresult the caller PQclear()s;
+ * on error *out is NULL and err says why (message includes the server's). */
+ds_status store_exec(store_conn *c, const store_stmt *st, int nparams,
+                     const char *const *values, PGresult **out, ds_error *err);
+
+/* Run a parameterless SQL string (BEGIN, COMMIT, migrations, LISTEN). */
+ds_status store_exec_sql(store_conn *c, const char *sql, ds_error *err);
+
+/* Transactions. store_commit/rollback are safe after a failed statement. */
+ds_status store_begin(store_conn *c, ds_error *err);
+ds_status store_commit(store_conn *c, ds_error *err);
+void store_rollback(store_conn *c);
+
+/* SQLSTATE ("23505") and constraint name of the last failed statement on
+ * this connection, "" if none. Valid until the next call on c. */
+const char *store_last_sqlstate(const store_conn *c);
+const char *store_last_constraint(const store_conn *c);
+
+/* The raw connection, for LISTEN/NOTIFY and COPY only. */
+PGconn *store_conn_pg(store_conn *c);
+
+/* Cheap liveness check (SELECT 1 on a pooled connection): DS_OK or
+ * DS_ERR_UNAVAILABLE. Used for health. */
+ds_status store_ping(store_pool *p, ds_error *err);
+
+#endif
