@@ -36,7 +36,7 @@ typedef struct rpc_stream rpc_stream;
 typedef struct rpc_ctx {
     const char *method;        /* "/dropship.v1.OrderService/GetOrder" */
     const char *authorization; /* value of the "authorization" header, or NULL */
-    const char *peer;          /* "ipv4:127.0.0.1:53312" or "" */
+    const char *peer;          /* "ipv4:127.0.0.1:53312"; "" for RPC_INLINE handlers */
     int64_t deadline_ms;       /* CLOCK_REALTIME ms since epoch; INT64_MAX = none */
     ds_arena *arena;           /* per-call memory */
     void *principal;           /* set by the auth hook (e.g. shop + key id) */
@@ -93,6 +93,7 @@ typedef struct rpc_config {
     int shutdown_grace_ms;       /* in-flight calls get this long on shutdown; 0 = 10000 */
     const uint8_t *descriptor_set; /* serialized FileDescriptorSet, include_imports */
     size_t descriptor_set_len;
+    const char *error_domain;    /* google.rpc.ErrorInfo.domain of error replies; NULL = "" */
 } rpc_config;
 
 /* Create a server. Copies what it needs from cfg. NULL + err on failure. */
@@ -134,9 +135,12 @@ ds_status rpc_stream_send(rpc_stream *s, const ProtobufCMessage *msg);
  * not DS_OK). Later calls are ignored. */
 void rpc_stream_finish(rpc_stream *s, ds_status st, const ds_error *err);
 
-/* Called once, on a completion-queue thread, when the client cancels or the
- * server shuts down; not called after a normal finish completes. Set it in
- * the stream handler. The callback must not block. */
+/* Called once when the client cancels (on a completion-queue thread, or on
+ * the handler thread right after the stream handler returns if the client
+ * left while it ran) or when the server shuts down (on the thread calling
+ * rpc_server_shutdown); not called after a normal finish completes. Set it
+ * in the stream handler. The callback must not block; it may call
+ * rpc_stream_finish and rpc_stream_unref. */
 typedef void (*rpc_stream_cancel_fn)(rpc_stream *s, void *arg);
 void rpc_stream_on_cancel(rpc_stream *s, rpc_stream_cancel_fn fn, void *arg);
 
