@@ -8,10 +8,13 @@
  * itself once the database is back, with no restart.
  *
  * libpq errors are converted to ds_status here and nowhere else:
- *   connection failure, 08xxx, 57P01..57P03 -> DS_ERR_UNAVAILABLE
+ *   connection failure, 08xxx, 57P01..57P03,
+ *   25P03 (idle-in-transaction timeout)     -> DS_ERR_UNAVAILABLE
+ *   53xxx (too many connections, ...)       -> DS_ERR_UNAVAILABLE
  *   57014 (statement timeout / cancel)       -> DS_ERR_DEADLINE
  *   23505 unique_violation                  -> DS_ERR_ALREADY_EXISTS
  *   40001, 40P01 (serialization, deadlock)  -> DS_ERR_ABORTED
+ *   22xxx data exception (bad uuid text...)  -> DS_ERR_INVALID
  *   anything else                            -> DS_ERR_INTERNAL
  * The SQLSTATE and constraint name are kept in the store_conn for callers
  * that need to tell constraints apart (store_last_sqlstate, _constraint).
@@ -41,10 +44,10 @@ typedef struct store_stmt {
 } store_stmt;
 
 typedef struct store_config {
-    const char *conninfo;      /* libpq URL or key=value string */
-    int pool_size;             /* 0 = 8 */
-    int statement_timeout_ms;  /* 0 = 5000 */
-    int acquire_timeout_ms;    /* wait for a free connection; 0 = 2000 */
+    const char *conninfo;         /* libpq URL or key=value string */
+    int pool_size;                /* 0 = 8 */
+    int statement_timeout_ms;     /* 0 = 5000 */
+    int acquire_timeout_ms;       /* wait for a free connection; 0 = 2000 */
     const char *application_name; /* NULL = "dropshipd" */
 } store_config;
 
@@ -57,7 +60,9 @@ store_pool *store_pool_new(const store_config *cfg, ds_error *err);
 void store_pool_free(store_pool *p);
 
 /* Borrow a connected connection, waiting at most until deadline_ms
- * (CLOCK_REALTIME ms, INT64_MAX = the pool's acquire timeout).
+ * (CLOCK_REALTIME ms) and never longer than the pool's acquire timeout.
+ * An idle connection the server has closed (restart) is noticed here and
+ * reopened.
  * DS_ERR_UNAVAILABLE if the database can't be reached,
  * DS_ERR_RESOURCE_EXHAUSTED if no connection frees up in time. */
 ds_status store_acquire(store_pool *p, int64_t deadline_ms, store_conn **out, ds_error *err);
@@ -69,8 +74,8 @@ void store_release(store_pool *p, store_conn *c);
 /* Run a prepared statement with text parameters (values[i] NULL = SQL NULL).
  * On DS_OK *out (if out != NULL) owns a PGresult the caller PQclear()s;
  * on error *out is NULL and err says why (message includes the server's). */
-ds_status store_exec(store_conn *c, const store_stmt *st, int nparams,
-                     const char *const *values, PGresult **out, ds_error *err);
+ds_status store_exec(store_conn *c, const store_stmt *st, int nparams, const char *const *values,
+                     PGresult **out, ds_error *err);
 
 /* Run a parameterless SQL string (BEGIN, COMMIT, migrations, LISTEN). */
 ds_status store_exec_sql(store_conn *c, const char *sql, ds_error *err);
@@ -88,8 +93,10 @@ const char *store_last_constraint(const store_conn *c);
 /* The raw connection, for LISTEN/NOTIFY and COPY only. */
 PGconn *store_conn_pg(store_conn *c);
 
-/* Cheap liveness check (SELECT 1 on a pooled connection): DS_OK or
- * DS_ERR_UNAVAILABLE. Used for health. */
+/* Cheap liveness check (SELECT 1 on a pooled connection, 1 s budget): DS_OK,
+ * DS_ERR_UNAVAILABLE when the database can't be reached, or
+ * DS_ERR_RESOURCE_EXHAUSTED when every connection is busy (the database is
+ * then presumably fine). Used for health. Any thread. */
 ds_status store_ping(store_pool *p, ds_error *err);
 
 #endif
