@@ -147,15 +147,10 @@ static size_t utf8_len(const unsigned char *s)
 bool av_text(ds_error *err, const char *field, const char *s, size_t max, bool multiline)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t len;
+    size_t chars = 0;
 
     if (s == NULL)
         return true;
-    len = strlen(s);
-    if (len > max) {
-        ds_error_violation(err, field, "is %zu bytes long; at most %zu allowed", len, max);
-        return false;
-    }
     while (*p != '\0') {
         size_t n = utf8_len(p);
         if (n == 0) {
@@ -167,6 +162,11 @@ bool av_text(ds_error *err, const char *field, const char *s, size_t max, bool m
             return false;
         }
         p += n;
+        chars++;
+    }
+    if (chars > max) {
+        ds_error_violation(err, field, "is %zu characters long; at most %zu allowed", chars, max);
+        return false;
     }
     return true;
 }

@@ -26,7 +26,8 @@ ds_status api_validate_done(ds_error *err, const char *what);
 bool av_required(ds_error *err, const char *field, const char *s);
 
 /* Valid UTF-8, no control characters other than tab/newline (when
- * `multiline`), at most `max` bytes. Empty passes (combine with
+ * `multiline`), at most `max` characters (Unicode code points, as the proto
+ * comments count them). Empty passes (combine with
  * av_required). */
 bool av_text(ds_error *err, const char *field, const char *s, size_t max, bool multiline);
 

@@ -20,6 +20,7 @@ static void required_and_text_limits(void **state)
     assert_int_equal(err.n_violations, 2);
     assert_string_equal(err.violations[0].field, "b");
     assert_true(av_text(&err, "d", "Grüße", 10, false));
+    assert_true(av_text(&err, "d2", "浙江省杭州市", 6, false)); /* 6 characters, 18 bytes */
     assert_false(av_text(&err, "e", "0123456789a", 10, false));
     assert_false(av_text(&err, "f", "bad\xc3", 10, false));
     assert_false(av_text(&err, "g", "tab\there", 20, false));
