@@ -49,10 +49,11 @@ static void drop_queue_locked(rpc_stream *s)
     }
 }
 
-/* Mark the call over when no operation is left in flight. */
+/* Mark the call over when no operation is left in flight and the stream
+ * handler has returned (its job still reads the call until then). */
 static bool check_over_locked(rpc_stream *s)
 {
-    if (s->over || !s->close_done || s->send_busy || s->status_busy)
+    if (s->over || !s->handler_done || !s->close_done || s->send_busy || s->status_busy)
         return false;
     s->over = true;
     s->closed = true;
@@ -211,6 +212,18 @@ static void stream_end(rpc_stream *s)
         s->cancel_fn(s, s->cancel_arg);
 }
 
+/* After the handler returned: end the call if everything else already did. */
+static void over_after_handler(rpc_stream *s)
+{
+    bool over;
+
+    pthread_mutex_lock(&s->mu);
+    over = check_over_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    if (over)
+        call_over(s);
+}
+
 static void run_stream_start(rpc_stream *s)
 {
     rpc_call *c = s->c;
@@ -218,6 +231,7 @@ static void run_stream_start(rpc_stream *s)
     ds_status st;
     bool fire, end;
 
+    rpc_stream_ref(s); /* ours until the end of this function */
     ds_error_clear(&err);
     st = rpc_call_prepare(c, &err);
     if (st == DS_OK)
@@ -231,13 +245,15 @@ static void run_stream_start(rpc_stream *s)
     pthread_mutex_unlock(&s->mu);
     if (st != DS_OK) {
         rpc_stream_finish(s, st, &err);
-        rpc_stream_unref(s);
-        return;
+        rpc_stream_unref(s); /* the handler's reference, never handed out */
+    } else {
+        if (fire)
+            s->cancel_fn(s, s->cancel_arg);
+        if (end)
+            stream_end(s);
     }
-    if (fire)
-        s->cancel_fn(s, s->cancel_arg);
-    if (end)
-        stream_end(s);
+    over_after_handler(s);
+    rpc_stream_unref(s);
 }
 
 static void stream_job(rpc_job *job)
