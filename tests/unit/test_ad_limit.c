@@ -1,0 +1,117 @@
+/* test_ad_limit.c - token bucket, concurrency cap and Retry-After pause
+ * driven by a hand-moved clock (no sleeps). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "ad_limit.h"
+
+static void test_bucket_allows_burst_then_refills_at_rate(void **state)
+{
+    ad_bucket b;
+    int64_t t = 1000;
+
+    ad_bucket_init(&b, 2.0, 3.0, t); /* 2 per second, 3 back to back */
+    assert_true(ad_bucket_take(&b, t));
+    assert_true(ad_bucket_take(&b, t));
+    assert_true(ad_bucket_take(&b, t));
+    assert_false(ad_bucket_take(&b, t));
+    assert_int_equal(ad_bucket_wait_ms(&b, t), 500);
+    assert_false(ad_bucket_take(&b, t + 499));
+    assert_int_equal(ad_bucket_wait_ms(&b, t + 499), 1);
+    assert_true(ad_bucket_take(&b, t + 500));
+    assert_false(ad_bucket_take(&b, t + 500));
+    /* a long idle time refills only up to the burst */
+    t += 100000;
+    for (int i = 0; i < 3; i++)
+        assert_true(ad_bucket_take(&b, t));
+    assert_false(ad_bucket_take(&b, t));
+}
+
+static void test_bucket_fractional_rate_and_clock_going_back(void **state)
+{
+    ad_bucket b;
+
+    ad_bucket_init(&b, 0.5, 0, 0); /* one every two seconds, burst 1 */
+    assert_true(ad_bucket_take(&b, 0));
+    assert_int_equal(ad_bucket_wait_ms(&b, 0), 2000);
+    assert_false(ad_bucket_take(&b, -5000)); /* a clock step back earns nothing */
+    assert_true(ad_bucket_take(&b, 2000));
+}
+
+static void test_unlimited_bucket_never_waits(void **state)
+{
+    ad_bucket b;
+
+    ad_bucket_init(&b, 0, 0, 0);
+    for (int i = 0; i < 1000; i++)
+        assert_true(ad_bucket_take(&b, 0));
+    assert_int_equal(ad_bucket_wait_ms(&b, 0), 0);
+}
+
+static void test_concurrency_cap_waits_for_a_finish(void **state)
+{
+    ad_limit l;
+    ad_limit_config cfg = {.max_concurrency = 2};
+    int64_t wake = 0;
+
+    ad_limit_init(&l, &cfg, 0);
+    assert_true(ad_limit_try_start(&l, 0, &wake));
+    assert_true(ad_limit_try_start(&l, 0, &wake));
+    assert_false(ad_limit_try_start(&l, 0, &wake));
+    assert_int_equal(wake, -1); /* only a finishing request frees the way */
+    ad_limit_finish(&l);
+    assert_true(ad_limit_try_start(&l, 0, &wake));
+    assert_int_equal(l.in_flight, 2);
+}
+
+static void test_pause_blocks_until_retry_after(void **state)
+{
+    ad_limit l;
+    ad_limit_config cfg = {.rate_per_s = 10, .burst = 10};
+    int64_t wake = 0;
+
+    ad_limit_init(&l, &cfg, 0);
+    ad_limit_pause(&l, 100, 2000);
+    ad_limit_pause(&l, 100, 500); /* a shorter pause does not shorten it */
+    assert_false(ad_limit_try_start(&l, 100, &wake));
+    assert_int_equal(wake, 2000);
+    assert_false(ad_limit_try_start(&l, 2099, &wake));
+    assert_int_equal(wake, 1);
+    assert_true(ad_limit_try_start(&l, 2100, &wake));
+}
+
+static void test_rate_limit_reports_time_to_next_token(void **state)
+{
+    ad_limit l;
+    ad_limit_config cfg = {.rate_per_s = 4, .burst = 1};
+    int64_t wake = 0;
+
+    ad_limit_init(&l, &cfg, 0);
+    assert_true(ad_limit_try_start(&l, 0, &wake));
+    ad_limit_finish(&l);
+    assert_false(ad_limit_try_start(&l, 0, &wake));
+    assert_int_equal(wake, 250);
+    assert_true(ad_limit_try_start(&l, 250, &wake));
+    /* reconfigure keeps in_flight */
+    cfg.max_concurrency = 1;
+    ad_limit_reconfigure(&l, &cfg, 250);
+    assert_false(ad_limit_try_start(&l, 10000, &wake));
+    assert_int_equal(wake, -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bucket_allows_burst_then_refills_at_rate),
+        cmocka_unit_test(test_bucket_fractional_rate_and_clock_going_back),
+        cmocka_unit_test(test_unlimited_bucket_never_waits),
+        cmocka_unit_test(test_concurrency_cap_waits_for_a_finish),
+        cmocka_unit_test(test_pause_blocks_until_retry_after),
+        cmocka_unit_test(test_rate_limit_reports_time_to_next_token),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
