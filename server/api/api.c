@@ -121,7 +121,8 @@ static ds_status add_service(rpc_server *srv, const rpc_descset *ds, const api_s
     return st;
 }
 
-ds_status api_register(rpc_server *srv, store_pool *pool, ds_error *err)
+ds_status api_register(rpc_server *srv, store_pool *pool, struct wf_events *events,
+                       ds_error *err)
 {
     /* automatic: the handler counts are not compile-time constants */
     const api_service services[] = {
@@ -149,6 +150,7 @@ ds_status api_register(rpc_server *srv, store_pool *pool, ds_error *err)
     if (auth == NULL || env == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory setting up the API");
     env->pool = pool;
+    env->events = events;
     rpc_server_set_auth(srv, api_auth_check, auth);
     st = rpc_descset_new(ds_descset, ds_descset_len, &ds, err);
     for (size_t i = 0; st == DS_OK && services[i].desc != NULL; i++)

@@ -25,13 +25,16 @@
 
 /* What every handler gets as svc_data. Lives until api_cleanup. */
 typedef struct api_env {
-    store_pool *pool; /* not owned */
+    store_pool *pool;          /* not owned */
+    struct wf_events *events;  /* not owned; the WatchOrderEvents hub, or NULL */
 } api_env;
 
 /* Install auth and add the services to srv (before rpc_server_start).
- * pool must outlive the server. On failure nothing needs undoing but
+ * pool and events (may be NULL: WatchOrderEvents then answers UNAVAILABLE)
+ * must outlive the server. On failure nothing needs undoing but
  * api_cleanup. */
-ds_status api_register(rpc_server *srv, store_pool *pool, ds_error *err);
+ds_status api_register(rpc_server *srv, store_pool *pool, struct wf_events *events,
+                       ds_error *err);
 
 /* Free what api_register allocated; call after rpc_server_free. */
 void api_cleanup(void);

@@ -14,6 +14,7 @@
 #include "ds_log.h"
 #include "rpc.h"
 #include "store_migrate.h"
+#include "wf_events.h"
 
 enum {
     HEALTH_PERIOD_MS = 1000,
@@ -100,7 +101,7 @@ static bool schema_ok(store_pool *pool, const char *dir)
 }
 
 /* Create, register and start the rpc server; logs why on failure. */
-static rpc_server *start_rpc(const ds_config *cfg, store_pool *pool)
+static rpc_server *start_rpc(const ds_config *cfg, store_pool *pool, wf_events *events)
 {
     rpc_config rc = {
         .listen_addr = cfg->listen,
@@ -120,7 +121,7 @@ static rpc_server *start_rpc(const ds_config *cfg, store_pool *pool)
     srv = rpc_server_new(&rc, &err);
     if (srv == NULL)
         goto fail;
-    if (api_register(srv, pool, &err) != DS_OK || rpc_server_start(srv, &port, &err) != DS_OK)
+    if (api_register(srv, pool, events, &err) != DS_OK || rpc_server_start(srv, &port, &err) != DS_OK)
         goto fail;
     DS_INFO("main", "listening on %.*s:%d", (int)(strrchr(cfg->listen, ':') - cfg->listen),
             cfg->listen, port);
@@ -146,24 +147,38 @@ static int serve_until_signal(const ds_config *cfg, store_pool *pool, const sigs
 {
     health h = {.pool = pool, .serving = true};
     pthread_t thread;
-    rpc_server *srv = start_rpc(cfg, pool);
+    ds_error err;
+    wf_events *events = wf_events_new(pool, &err);
+    rpc_server *srv = NULL;
 
-    if (srv == NULL)
+    if (events == NULL || wf_events_start(events, &err) != DS_OK) {
+        DS_ERROR("main", "cannot start the event hub: %s", err.message);
+        wf_events_free(events);
         return 1;
+    }
+    srv = start_rpc(cfg, pool, events);
+    if (srv == NULL) {
+        wf_events_free(events);
+        return 1;
+    }
     h.srv = srv;
     pthread_mutex_init(&h.mu, NULL);
     pthread_cond_init(&h.wake, NULL);
     rpc_health_set(srv, "", true);
     if (pthread_create(&thread, NULL, health_main, &h) != 0) {
         DS_ERROR("main", "cannot start the health thread");
+        wf_events_stop(events);
         rpc_server_shutdown(srv);
         rpc_server_free(srv);
+        wf_events_free(events);
         return 1;
     }
     wait_for_signal(set);
     health_stop(&h, thread);
+    wf_events_stop(events); /* event streams end UNAVAILABLE before rpc drains */
     rpc_server_shutdown(srv);
     rpc_server_free(srv);
+    wf_events_free(events); /* after rpc: cancel callbacks may still reach it */
     pthread_cond_destroy(&h.wake);
     pthread_mutex_destroy(&h.mu);
     DS_INFO("main", "stopped");
