@@ -35,29 +35,27 @@ class SigtermWithCallsInFlight(unittest.TestCase):
 
     def test_inflight_calls_complete_and_exit_code_is_zero(self):
         db = harness.fresh_database("sigterm_inflight")
-        srv = harness.Server(db, shutdown_grace_ms=10000)
-        shop = harness.create_shop(db, "sigterm shop")
-        md = harness.auth(harness.create_api_key(db, shop))
-        first_ok = threading.Event()
-        ch = harness.channel(srv.addr)
-        stub = orders_pb2_grpc.OrderServiceStub(ch)
+        with harness.Server(db, shutdown_grace_ms=10000) as srv:
+            shop = harness.create_shop(db, "sigterm shop")
+            md = harness.auth(harness.create_api_key(db, shop))
+            first_ok = threading.Event()
+            with harness.channel(srv.addr) as ch:
+                stub = orders_pb2_grpc.OrderServiceStub(ch)
 
-        def call(i):
-            try:
-                stub.CreateOrder(orders_pb2.CreateOrderRequest(order=new_order(i)),
-                                 metadata=md, timeout=30)
-                first_ok.set()
-                return "OK"
-            except grpc.RpcError as e:
-                return e.code().name
+                def call(i):
+                    try:
+                        stub.CreateOrder(orders_pb2.CreateOrderRequest(order=new_order(i)),
+                                         metadata=md, timeout=30)
+                        first_ok.set()
+                        return "OK"
+                    except grpc.RpcError as e:
+                        return e.code().name
 
-        with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-            futures = [pool.submit(call, i) for i in range(CALLS)]
-            self.assertTrue(first_ok.wait(30), "no call succeeded before SIGTERM")
-            code = srv.stop()
-            results = [f.result(60) for f in futures]
-        ch.close()
-        srv.__exit__(None, None, None)
+                with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+                    futures = [pool.submit(call, i) for i in range(CALLS)]
+                    self.assertTrue(first_ok.wait(30), "no call succeeded before SIGTERM")
+                    code = srv.stop()
+                    results = [f.result(60) for f in futures]
         self.assertEqual(code, 0, srv.log_path)
         self.assertIn("shutting down", srv.log())
         self.assertEqual({r for r in results} - {"OK", "UNAVAILABLE", "CANCELLED"}, set(),
