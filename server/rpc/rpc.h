@@ -132,13 +132,17 @@ void rpc_server_free(rpc_server *srv);
 ds_status rpc_stream_send(rpc_stream *s, const ProtobufCMessage *msg);
 
 /* End the stream after the queued messages, with st (and err details if
- * not DS_OK). Later calls are ignored. */
+ * not DS_OK). Later calls are ignored. It also disarms the cancel callback:
+ * once rpc_stream_finish returns, the callback is not running (it waits for
+ * one in progress on another thread) and will never be called, so the owner
+ * may free the callback's arg. */
 void rpc_stream_finish(rpc_stream *s, ds_status st, const ds_error *err);
 
 /* Called once when the client cancels (on a completion-queue thread, or on
  * the handler thread right after the stream handler returns if the client
  * left while it ran) or when the server shuts down (on the thread calling
- * rpc_server_shutdown); not called after a normal finish completes. Set it
+ * rpc_server_shutdown); never called once the owner called
+ * rpc_stream_finish (see there). Set it
  * in the stream handler. The callback must not block; it may call
  * rpc_stream_finish and rpc_stream_unref. */
 typedef void (*rpc_stream_cancel_fn)(rpc_stream *s, void *arg);

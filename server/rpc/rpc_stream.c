@@ -35,6 +35,9 @@ struct rpc_stream {
     bool cancel_fired;
     bool over;             /* the rpc layer is done with the grpc_call */
     rpc_stream_cancel_fn cancel_fn;
+    bool cancel_running;   /* the cancel callback is executing... */
+    pthread_t cancel_thread; /* ...on this thread */
+    pthread_cond_t cancel_cv; /* signalled when it returns */
     void *cancel_arg;
     rpc_stream *prev;      /* srv->streams list, under srv->streams_mu */
     rpc_stream *next;
@@ -99,6 +102,17 @@ static void start_status_locked(rpc_stream *s)
     }
 }
 
+/* Ask for the status to go out after the queued messages (once). */
+static void finish_locked(rpc_stream *s, ds_status st, const ds_error *err)
+{
+    if (s->finish_req || s->closed)
+        return;
+    s->finish_req = true;
+    rpc_call_status_op(s->c, &s->status_op, st, err);
+    if (!s->send_busy)
+        start_status_locked(s);
+}
+
 /* The rpc layer's part ends: release the grpc_call, drop our reference. */
 static void call_over(rpc_stream *s)
 {
@@ -128,7 +142,20 @@ static bool take_cancel_locked(rpc_stream *s)
     if (s->cancel_fired || s->cancel_fn == NULL || !s->handler_done || s->status_done)
         return false;
     s->cancel_fired = true;
+    s->cancel_running = true; /* rpc_stream_finish waits until run_cancel ends */
+    s->cancel_thread = pthread_self();
     return true;
+}
+
+/* Run the cancel callback taken with take_cancel_locked (lock not held).
+ * rpc_stream_finish waits for it, so the owner may free its arg after. */
+static void run_cancel(rpc_stream *s)
+{
+    s->cancel_fn(s, s->cancel_arg);
+    pthread_mutex_lock(&s->mu);
+    s->cancel_running = false;
+    pthread_cond_broadcast(&s->cancel_cv);
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void on_send_done(rpc_tag *t, bool ok)
@@ -189,7 +216,7 @@ static void on_close_done(rpc_tag *t, bool ok)
     over = check_over_locked(s);
     pthread_mutex_unlock(&s->mu);
     if (fire)
-        s->cancel_fn(s, s->cancel_arg);
+        run_cancel(s);
     if (over)
         call_over(s);
 }
@@ -202,14 +229,14 @@ static void stream_end(rpc_stream *s)
 
     ds_error_clear(&err);
     ds_error_set(&err, DS_ERR_UNAVAILABLE, "server is shutting down");
-    rpc_stream_finish(s, DS_ERR_UNAVAILABLE, &err);
     pthread_mutex_lock(&s->mu);
+    finish_locked(s, DS_ERR_UNAVAILABLE, &err);
     if (!s->handler_done)
         s->shutdown_pending = true;
     fire = take_cancel_locked(s);
     pthread_mutex_unlock(&s->mu);
     if (fire)
-        s->cancel_fn(s, s->cancel_arg);
+        run_cancel(s);
 }
 
 /* After the handler returned: end the call if everything else already did. */
@@ -248,7 +275,7 @@ static void run_stream_start(rpc_stream *s)
         rpc_stream_unref(s); /* the handler's reference, never handed out */
     } else {
         if (fire)
-            s->cancel_fn(s, s->cancel_arg);
+            run_cancel(s);
         if (end)
             stream_end(s);
     }
@@ -290,6 +317,7 @@ void rpc_stream_arrive(rpc_call *c)
     c->ext = s;
     atomic_init(&s->refs, 2); /* the rpc layer's and the handler's */
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cancel_cv, NULL);
     s->send_tag.done = on_send_done;
     s->status_tag.done = on_status_done;
     s->close_tag.done = on_close_done;
@@ -357,12 +385,10 @@ ds_status rpc_stream_send(rpc_stream *s, const ProtobufCMessage *msg)
 void rpc_stream_finish(rpc_stream *s, ds_status st, const ds_error *err)
 {
     pthread_mutex_lock(&s->mu);
-    if (!s->finish_req && !s->closed) {
-        s->finish_req = true;
-        rpc_call_status_op(s->c, &s->status_op, st, err);
-        if (!s->send_busy)
-            start_status_locked(s);
-    }
+    finish_locked(s, st, err);
+    while (s->cancel_running && !pthread_equal(s->cancel_thread, pthread_self()))
+        pthread_cond_wait(&s->cancel_cv, &s->mu);
+    s->cancel_fired = true; /* the owner is done: never call it back again */
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -396,6 +422,7 @@ void rpc_stream_unref(rpc_stream *s)
     drop_queue_locked(s);
     rpc_call_release(s->c, false);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cancel_cv);
     free(s);
 }
 

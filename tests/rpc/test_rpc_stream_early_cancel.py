@@ -18,29 +18,39 @@ class EarlyCancel(unittest.TestCase):
 
     def test_cancel_before_handler_runs_leaves_server_healthy(self):
         with TestServer("--handler-threads", "1") as server:
-            with channel(server.addr) as ch:
-                echo = echo_pb2_grpc.EchoServiceStub(ch)
-                health = health_v1_pb2_grpc.HealthStub(ch)
-                with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                    for _ in range(ROUNDS):
-                        # Occupy the only handler thread...
-                        busy = pool.submit(echo.Sleep, echo_pb2.SleepRequest(ms=400), timeout=10)
-                        time.sleep(0.1)
-                        # ...so this stream's start job waits in the queue while
-                        # its client gives up.
-                        call = echo.Count(echo_pb2.CountRequest(n=3), timeout=10)
-                        time.sleep(0.05)
-                        call.cancel()
-                        with self.assertRaises(grpc.RpcError) as cm:
-                            list(call)
-                        self.assertEqual(cm.exception.code(), grpc.StatusCode.CANCELLED)
-                        busy.result(10)
-                        time.sleep(0.1)  # the queued job runs now
-                self.assertEqual(health.Check(health_v1_pb2.HealthCheckRequest(), timeout=5).status,
-                                 health_v1_pb2.HealthCheckResponse.SERVING)
-                got = [m.i for m in echo.Count(echo_pb2.CountRequest(n=3), timeout=10)]
-                self.assertEqual(got, [0, 1, 2])
-            self.assertEqual(server.stop(), 0)
+            try:
+                self.rounds(server)
+            except BaseException:
+                print("--- rpc_test_server stderr ---\n" + server.stderr())
+                raise
+            self.assertEqual(server.stop(), 0, server.stderr())
+
+    def rounds(self, server):
+        with channel(server.addr) as ch:
+            grpc.channel_ready_future(ch).result(timeout=20)
+            echo = echo_pb2_grpc.EchoServiceStub(ch)
+            health = health_v1_pb2_grpc.HealthStub(ch)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                for _ in range(ROUNDS):
+                    # Occupy the only handler thread...
+                    busy = pool.submit(echo.Sleep, echo_pb2.SleepRequest(ms=400), timeout=10)
+                    time.sleep(0.1)
+                    # ...so this stream's start job waits in the queue while
+                    # its client gives up.
+                    call = echo.Count(echo_pb2.CountRequest(n=3), timeout=10)
+                    time.sleep(0.05)
+                    call.cancel()
+                    with self.assertRaises(grpc.RpcError) as cm:
+                        list(call)
+                    self.assertIsNone(server.proc.poll(), "server died: " + server.stderr())
+                    self.assertEqual(cm.exception.code(), grpc.StatusCode.CANCELLED,
+                                     cm.exception.details())
+                    busy.result(10)
+                    time.sleep(0.1)  # the queued job runs now
+            self.assertEqual(health.Check(health_v1_pb2.HealthCheckRequest(), timeout=5).status,
+                             health_v1_pb2.HealthCheckResponse.SERVING)
+            got = [m.i for m in echo.Count(echo_pb2.CountRequest(n=3), timeout=10)]
+            self.assertEqual(got, [0, 1, 2])
 
 
 if __name__ == "__main__":
