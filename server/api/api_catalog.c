@@ -180,7 +180,6 @@ static ds_status create_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, Prot
                                 ds_error *err, void *svc)
 {
     const Dropship__V1__CreateBindingRequest *req = (const void *)req_;
-    Dropship__V1__CreateBindingResponse *out;
     store_binding_row row;
     char hash[65], currency[4] = "";
     bool replayed = false;
@@ -204,20 +203,14 @@ static ds_status create_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, Prot
         return currency_violation(err, currency);
     if (st != DS_OK)
         return st;
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    if (out == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__create_binding_response__init(out);
-    out->binding = present(ctx->arena, &row);
-    *resp = &out->base;
-    return out->binding ? DS_OK : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    return api_respond(ctx->arena, &dropship__v1__create_binding_response__descriptor, "binding",
+                       present(ctx->arena, &row), resp, err);
 }
 
 static ds_status get_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufCMessage **resp,
                              ds_error *err, void *svc)
 {
     const Dropship__V1__GetBindingRequest *req = (const void *)req_;
-    Dropship__V1__GetBindingResponse *out;
     store_binding_row row;
     ds_status st;
 
@@ -228,13 +221,8 @@ static ds_status get_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, Protobu
                                ctx->arena, &row, err);
     if (st != DS_OK)
         return api_error(st, req->binding_id, err);
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    if (out == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__get_binding_response__init(out);
-    out->binding = present(ctx->arena, &row);
-    *resp = &out->base;
-    return out->binding ? DS_OK : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    return api_respond(ctx->arena, &dropship__v1__get_binding_response__descriptor, "binding",
+                       present(ctx->arena, &row), resp, err);
 }
 
 /* The page of rows into the response, with the token of the next page. */
@@ -287,10 +275,9 @@ static ds_status list_bindings(rpc_ctx *ctx, const ProtobufCMessage *req_, Proto
                             &rows, &n, &more, err);
     if (st != DS_OK)
         return st;
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
+    out = api_new_message(ctx->arena, &dropship__v1__list_bindings_response__descriptor);
     if (out == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__list_bindings_response__init(out);
     *resp = &out->base;
     return fill_list(ctx->arena, rows, n, more, fp, out, err);
 }
@@ -360,7 +347,6 @@ static ds_status update_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, Prot
                                 ds_error *err, void *svc)
 {
     const Dropship__V1__UpdateBindingRequest *req = (const void *)req_;
-    Dropship__V1__UpdateBindingResponse *out;
     update_arg arg = {ctx->arena, req};
     store_binding_row row;
     int64_t version;
@@ -371,13 +357,8 @@ static ds_status update_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, Prot
                                   version, edit_binding, &arg, ctx->arena, &row, err);
     if (st != DS_OK)
         return req->binding ? api_error(st, req->binding->id, err) : st;
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    if (out == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__update_binding_response__init(out);
-    out->binding = present(ctx->arena, &row);
-    *resp = &out->base;
-    return out->binding ? DS_OK : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    return api_respond(ctx->arena, &dropship__v1__update_binding_response__descriptor, "binding",
+                       present(ctx->arena, &row), resp, err);
 }
 
 static ds_status delete_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufCMessage **resp,

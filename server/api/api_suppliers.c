@@ -1,5 +1,5 @@
-/* api_suppliers.c - dropship.v1.SupplierService: validation, field masks,
- * idempotent create, etag-checked update. */
+/* api_suppliers.c - dropship.v1.SupplierService: validation, idempotent
+ * create, etag-checked update. */
 #include "api_suppliers.h"
 
 #include <math.h>
@@ -26,235 +26,7 @@ enum {
 static const int64_t DAY_S = 86400;
 static const int64_t PAYMENT_DUE_DEFAULT_S = 48 * 3600;
 
-/* ---- field masks (shared with api_catalog.c) ---- */
-
-/* The field descriptor at a dotted path below root, or NULL. */
-static const ProtobufCFieldDescriptor *resolve(const ProtobufCMessageDescriptor *root,
-                                               const char *path)
-{
-    char part[FIELD_MAX];
-    const ProtobufCFieldDescriptor *f = NULL;
-    const char *p = path;
-
-    while (root != NULL && *p != '\0') {
-        size_t len = strcspn(p, ".");
-        if (len == 0 || len >= sizeof(part))
-            return NULL;
-        memcpy(part, p, len);
-        part[len] = '\0';
-        f = protobuf_c_message_descriptor_get_field_by_name(root, part);
-        if (f == NULL)
-            return NULL;
-        p += len;
-        if (*p == '.') {
-            p++;
-            if (*p == '\0' || f->type != PROTOBUF_C_TYPE_MESSAGE ||
-                f->label == PROTOBUF_C_LABEL_REPEATED)
-                return NULL;
-            root = f->descriptor;
-        }
-    }
-    return f;
-}
-
-static const api_mask_rule *find_rule(const api_mask_rule *rules, const char *path)
-{
-    for (; rules->path != NULL; rules++)
-        if (strcmp(rules->path, path) == 0)
-            return rules;
-    return NULL;
-}
-
-/* Check one path; a violation on `field` when it may not be updated. */
-static bool check_path(ds_error *err, const char *field, const ProtobufCMessageDescriptor *root,
-                       const char *path, const api_mask_rule *rules)
-{
-    const api_mask_rule *r = find_rule(rules, path);
-
-    if (r != NULL && r->kind == API_MASK_UPDATABLE)
-        return true;
-    if (r != NULL && r->kind == API_MASK_OUTPUT)
-        ds_error_violation(err, field, "\"%s\" is output only and cannot be updated", path);
-    else if (r != NULL)
-        ds_error_violation(err, field, "\"%s\" is immutable; create a new %s instead", path,
-                           root->short_name);
-    else if (resolve(root, path) != NULL)
-        ds_error_violation(err, field, "\"%s\" cannot be updated on its own; name its parent",
-                           path);
-    else
-        ds_error_violation(err, field, "\"%s\" is not a field of %s", path, root->name);
-    return false;
-}
-
-bool api_mask_check(ds_error *err, const ProtobufCMessageDescriptor *root, char **paths, size_t n,
-                    const api_mask_rule *rules)
-{
-    char field[FIELD_MAX];
-    bool ok = true;
-
-    if (n == 0) {
-        ds_error_violation(err, "update_mask", "is required: name the fields to update");
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        snprintf(field, sizeof(field), "update_mask.paths[%zu]", i);
-        ok = check_path(err, field, root, paths[i], rules) && ok;
-    }
-    return ok;
-}
-
-bool api_mask_wants(char **paths, size_t n, const char *path)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(paths[i]);
-        if (strncmp(paths[i], path, len) == 0 && (path[len] == '\0' || path[len] == '.'))
-            return true;
-    }
-    return false;
-}
-
-/* Bytes a (singular) member of type t occupies in the C struct. */
-static size_t member_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return sizeof(int64_t);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return sizeof(double);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return sizeof(float);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return sizeof(int32_t); /* int32 kinds and enums */
-    }
-}
-
-/* A default instance of d in the arena (NULL when out of memory). */
-static ProtobufCMessage *new_message(ds_arena *a, const ProtobufCMessageDescriptor *d)
-{
-    ProtobufCMessage *m = ds_arena_alloc(a, d->sizeof_message);
-
-    if (m != NULL)
-        d->message_init(m);
-    return m;
-}
-
-/* The sub-message of m held by field f, created (default values) when absent. */
-static ProtobufCMessage *child(ds_arena *a, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
-{
-    ProtobufCMessage **slot = (ProtobufCMessage **)((char *)m + f->offset);
-
-    if (*slot == NULL)
-        *slot = new_message(a, f->descriptor);
-    return *slot;
-}
-
-/* Copy member f from src to dst. */
-static void copy_member(ProtobufCMessage *dst, const ProtobufCMessage *src,
-                        const ProtobufCFieldDescriptor *f)
-{
-    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-        memcpy((char *)dst + f->quantifier_offset, (const char *)src + f->quantifier_offset,
-               sizeof(size_t));
-        memcpy((char *)dst + f->offset, (const char *)src + f->offset, sizeof(void *));
-        return;
-    }
-    if (f->quantifier_offset != 0)
-        memcpy((char *)dst + f->quantifier_offset, (const char *)src + f->quantifier_offset,
-               sizeof(protobuf_c_boolean));
-    memcpy((char *)dst + f->offset, (const char *)src + f->offset, member_size(f->type));
-}
-
-ds_status api_mask_copy(ds_arena *a, ProtobufCMessage *dst, const ProtobufCMessage *src,
-                        const char *path, ds_error *err)
-{
-    char part[FIELD_MAX];
-    const char *p = path;
-    ProtobufCMessage *src_copy = NULL;
-
-    for (;;) {
-        size_t len = strcspn(p, ".");
-        const ProtobufCFieldDescriptor *f;
-        if (len == 0 || len >= sizeof(part))
-            break;
-        memcpy(part, p, len);
-        part[len] = '\0';
-        f = protobuf_c_message_descriptor_get_field_by_name(dst->descriptor, part);
-        if (f == NULL || src == NULL)
-            break;
-        if (p[len] == '\0') {
-            copy_member(dst, src, f);
-            return DS_OK;
-        }
-        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-            break;
-        dst = child(a, dst, f);
-        src_copy = *(ProtobufCMessage *const *)((const char *)src + f->offset);
-        src = src_copy != NULL ? src_copy : new_message(a, f->descriptor);
-        if (dst == NULL || src == NULL)
-            return ds_error_set(err, DS_ERR_NOMEM, "out of memory applying update_mask");
-        p += len + 1;
-    }
-    return ds_error_set(err, DS_ERR_INTERNAL, "cannot apply update_mask path %s", path);
-}
-
 /* ---- value checks ---- */
-
-/* A field name "<prefix>.<name>" in buf. */
-static const char *fld(char buf[FIELD_MAX], const char *prefix, const char *name)
-{
-    snprintf(buf, FIELD_MAX, "%s.%s", prefix, name);
-    return buf;
-}
-
-static bool region_required(const char *country)
-{
-    static const char *const list[] = {"US", "CA", "CN", "AU", "BR", "MX", NULL};
-
-    for (int i = 0; country != NULL && list[i] != NULL; i++)
-        if (strcmp(list[i], country) == 0)
-            return true;
-    return false;
-}
-
-void api_check_address(ds_error *err, const char *field, const Dropship__V1__Address *addr)
-{
-    char f[FIELD_MAX];
-
-    if (av_required(err, fld(f, field, "recipient_name"), addr->recipient_name))
-        av_text(err, f, addr->recipient_name, NAME_MAX_, false);
-    av_phone(err, fld(f, field, "phone"), addr->phone);
-    av_country(err, fld(f, field, "country_code"), addr->country_code);
-    if (region_required(addr->country_code))
-        av_required(err, fld(f, field, "region"), addr->region);
-    av_text(err, fld(f, field, "region"), addr->region, NAME_MAX_, false);
-    if (av_required(err, fld(f, field, "city"), addr->city))
-        av_text(err, f, addr->city, NAME_MAX_, false);
-    av_text(err, fld(f, field, "district"), addr->district, NAME_MAX_, false);
-    if (av_required(err, fld(f, field, "street"), addr->street))
-        av_text(err, f, addr->street, NOTE_MAX, true);
-    av_postal_code(err, fld(f, field, "postal_code"), addr->country_code, addr->postal_code);
-}
-
-void api_check_return_rules(ds_error *err, const char *field, const Dropship__V1__ReturnRules *r)
-{
-    char f[FIELD_MAX];
-
-    av_range(err, fld(f, field, "no_reason_return_days"), r->no_reason_return_days, 0, 365);
-    av_range(err, fld(f, field, "return_postage_payer"), r->return_postage_payer, 0, 3);
-    av_text(err, fld(f, field, "damaged_goods_policy"), r->damaged_goods_policy, NOTE_MAX, true);
-    av_range(err, fld(f, field, "warranty_days"), r->warranty_days, 0, 3650);
-}
 
 static void check_rate_limit(ds_error *err, const char *field, const Dropship__V1__RateLimit *r)
 {
@@ -263,9 +35,9 @@ static void check_rate_limit(ds_error *err, const char *field, const Dropship__V
     if (r == NULL)
         return;
     if (!(r->requests_per_second >= 0.01 && r->requests_per_second <= 1000.0))
-        ds_error_violation(err, fld(f, field, "requests_per_second"),
+        ds_error_violation(err, api_field(f, field, "requests_per_second"),
                            "must be between 0.01 and 1000");
-    av_range(err, fld(f, field, "burst"), r->burst, 1, 1000);
+    av_range(err, api_field(f, field, "burst"), r->burst, 1, 1000);
 }
 
 /* An optional Duration within [min_s, max_s] seconds. */
@@ -287,7 +59,7 @@ static void check_endpoint_limits(ds_error *err, const char *prefix,
     unsigned seen = 0;
 
     if (c->n_endpoint_rate_limits > 6) {
-        ds_error_violation(err, fld(f, prefix, "endpoint_rate_limits"),
+        ds_error_violation(err, api_field(f, prefix, "endpoint_rate_limits"),
                            "has %zu entries; each of the 6 endpoints at most once",
                            c->n_endpoint_rate_limits);
         return;
@@ -326,20 +98,20 @@ static void check_adapter(ds_error *err, const scope *s,
     char f[FIELD_MAX];
 
     if (want(s, "adapter.kind"))
-        av_range(err, fld(f, p, "kind"), c->kind, 1, 3);
+        av_range(err, api_field(f, p, "kind"), c->kind, 1, 3);
     if (c->base_url[0] != '\0' && want(s, "adapter.base_url"))
-        av_http_url(err, fld(f, p, "base_url"), c->base_url, URL_MAX);
+        av_http_url(err, api_field(f, p, "base_url"), c->base_url, URL_MAX);
     else if (s->paths == NULL &&
              c->kind != DROPSHIP__V1__SUPPLIER_ADAPTER_KIND__SUPPLIER_ADAPTER_KIND_MANUAL)
-        ds_error_violation(err, fld(f, p, "base_url"), "is required unless kind is MANUAL");
+        ds_error_violation(err, api_field(f, p, "base_url"), "is required unless kind is MANUAL");
     if (want(s, "adapter.credential"))
-        av_text(err, fld(f, p, "credential"), c->credential, SECRET_MAX, false);
+        av_text(err, api_field(f, p, "credential"), c->credential, SECRET_MAX, false);
     if (want(s, "adapter.default_rate_limit"))
-        check_rate_limit(err, fld(f, p, "default_rate_limit"), c->default_rate_limit);
+        check_rate_limit(err, api_field(f, p, "default_rate_limit"), c->default_rate_limit);
     if (want(s, "adapter.endpoint_rate_limits"))
         check_endpoint_limits(err, p, c);
     if (want(s, "adapter.request_timeout"))
-        check_duration(err, fld(f, p, "request_timeout"), c->request_timeout, 1, 120);
+        check_duration(err, api_field(f, p, "request_timeout"), c->request_timeout, 1, 120);
 }
 
 static void check_tracking(ds_error *err, const scope *s, const Dropship__V1__TrackingConfig *c)
@@ -348,17 +120,17 @@ static void check_tracking(ds_error *err, const scope *s, const Dropship__V1__Tr
     char f[FIELD_MAX];
 
     if (want(s, "tracking.kind"))
-        av_range(err, fld(f, p, "kind"), c->kind, 1, 3);
+        av_range(err, api_field(f, p, "kind"), c->kind, 1, 3);
     if (c->base_url[0] != '\0' && want(s, "tracking.base_url"))
-        av_http_url(err, fld(f, p, "base_url"), c->base_url, URL_MAX);
+        av_http_url(err, api_field(f, p, "base_url"), c->base_url, URL_MAX);
     else if (want(s, "tracking.base_url"))
-        ds_error_violation(err, fld(f, p, "base_url"), "is required");
+        ds_error_violation(err, api_field(f, p, "base_url"), "is required");
     if (want(s, "tracking.credential"))
-        av_text(err, fld(f, p, "credential"), c->credential, SECRET_MAX, false);
+        av_text(err, api_field(f, p, "credential"), c->credential, SECRET_MAX, false);
     if (want(s, "tracking.rate_limit"))
-        check_rate_limit(err, fld(f, p, "rate_limit"), c->rate_limit);
+        check_rate_limit(err, api_field(f, p, "rate_limit"), c->rate_limit);
     if (want(s, "tracking.stale_after"))
-        check_duration(err, fld(f, p, "stale_after"), c->stale_after, DAY_S, 90 * DAY_S);
+        check_duration(err, api_field(f, p, "stale_after"), c->stale_after, DAY_S, 90 * DAY_S);
 }
 
 static void check_contact(ds_error *err, const Dropship__V1__SupplierContact *c)
@@ -366,14 +138,14 @@ static void check_contact(ds_error *err, const Dropship__V1__SupplierContact *c)
     static const char p[] = "supplier.contact";
     char f[FIELD_MAX];
 
-    av_text(err, fld(f, p, "name"), c->name, NAME_MAX_, false);
+    av_text(err, api_field(f, p, "name"), c->name, NAME_MAX_, false);
     if (c->phone[0] != '\0')
-        av_phone(err, fld(f, p, "phone"), c->phone);
-    if (av_text(err, fld(f, p, "email"), c->email, EMAIL_MAX, false) && c->email[0] != '\0' &&
+        av_phone(err, api_field(f, p, "phone"), c->phone);
+    if (av_text(err, api_field(f, p, "email"), c->email, EMAIL_MAX, false) && c->email[0] != '\0' &&
         (strchr(c->email, '@') == NULL || strchr(c->email, ' ') != NULL))
         ds_error_violation(err, f, "must be an e-mail address");
-    av_text(err, fld(f, p, "messenger"), c->messenger, NAME_MAX_, false);
-    av_text(err, fld(f, p, "note"), c->note, NOTE_MAX, true);
+    av_text(err, api_field(f, p, "messenger"), c->messenger, NAME_MAX_, false);
+    av_text(err, api_field(f, p, "note"), c->note, NOTE_MAX, true);
 }
 
 /* True when the check covers `top` or any field below it. */
@@ -481,7 +253,6 @@ static ds_status create_supplier(rpc_ctx *ctx, const ProtobufCMessage *req_,
 {
     const Dropship__V1__CreateSupplierRequest *req = (const void *)req_;
     const scope full = {NULL, 0};
-    Dropship__V1__CreateSupplierResponse *out;
     Dropship__V1__Supplier sup;
     store_supplier_row row;
     char hash[65];
@@ -505,20 +276,14 @@ static ds_status create_supplier(rpc_ctx *ctx, const ProtobufCMessage *req_,
                                    req->request_id, hash, &sup, ctx->arena, &row, &replayed, err);
     if (st != DS_OK)
         return st;
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    if (out == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__create_supplier_response__init(out);
-    out->supplier = present(ctx->arena, &row);
-    *resp = &out->base;
-    return out->supplier ? DS_OK : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    return api_respond(ctx->arena, &dropship__v1__create_supplier_response__descriptor, "supplier",
+                       present(ctx->arena, &row), resp, err);
 }
 
 static ds_status get_supplier(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufCMessage **resp,
                               ds_error *err, void *svc)
 {
     const Dropship__V1__GetSupplierRequest *req = (const void *)req_;
-    Dropship__V1__GetSupplierResponse *out;
     store_supplier_row row;
     ds_status st;
 
@@ -529,13 +294,8 @@ static ds_status get_supplier(rpc_ctx *ctx, const ProtobufCMessage *req_, Protob
                                 req->supplier_id, ctx->arena, &row, err);
     if (st != DS_OK)
         return api_error(st, req->supplier_id, err);
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    if (out == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__get_supplier_response__init(out);
-    out->supplier = present(ctx->arena, &row);
-    *resp = &out->base;
-    return out->supplier ? DS_OK : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    return api_respond(ctx->arena, &dropship__v1__get_supplier_response__descriptor, "supplier",
+                       present(ctx->arena, &row), resp, err);
 }
 
 /* The page of rows into the response, with the token of the next page. */
@@ -581,10 +341,9 @@ static ds_status list_suppliers(rpc_ctx *ctx, const ProtobufCMessage *req_, Prot
                                  err);
     if (st != DS_OK)
         return st;
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
+    out = api_new_message(ctx->arena, &dropship__v1__list_suppliers_response__descriptor);
     if (out == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__list_suppliers_response__init(out);
     *resp = &out->base;
     return fill_list(ctx->arena, rows, n, more, fp, out, err);
 }
@@ -686,7 +445,6 @@ static ds_status update_supplier(rpc_ctx *ctx, const ProtobufCMessage *req_,
                                  ProtobufCMessage **resp, ds_error *err, void *svc)
 {
     const Dropship__V1__UpdateSupplierRequest *req = (const void *)req_;
-    Dropship__V1__UpdateSupplierResponse *out;
     update_arg arg = {ctx->arena, req};
     store_supplier_row row;
     int64_t version;
@@ -698,13 +456,8 @@ static ds_status update_supplier(rpc_ctx *ctx, const ProtobufCMessage *req_,
                                    &row, err);
     if (st != DS_OK)
         return req->supplier ? api_error(st, req->supplier->id, err) : st;
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    if (out == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__update_supplier_response__init(out);
-    out->supplier = present(ctx->arena, &row);
-    *resp = &out->base;
-    return out->supplier ? DS_OK : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    return api_respond(ctx->arena, &dropship__v1__update_supplier_response__descriptor, "supplier",
+                       present(ctx->arena, &row), resp, err);
 }
 
 const rpc_method_impl api_suppliers_methods[] = {

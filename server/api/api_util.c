@@ -106,9 +106,11 @@ static int unb64url(const char *in, uint8_t *out, size_t cap)
 char *api_page_token(ds_arena *a, int64_t sort_key, const char *id, uint32_t fingerprint)
 {
     char plain[TOKEN_MAX], enc[TOKEN_MAX * 2];
-    int n = snprintf(plain, sizeof(plain), "1.%" PRId64 ".%s.%08" PRIx32, sort_key, id, fingerprint);
+    int n =
+        snprintf(plain, sizeof(plain), "1.%" PRId64 ".%s.%08" PRIx32, sort_key, id, fingerprint);
 
-    if (n < 0 || (size_t)n >= sizeof(plain) || !b64url((const uint8_t *)plain, (size_t)n, enc, sizeof(enc)))
+    if (n < 0 || (size_t)n >= sizeof(plain) ||
+        !b64url((const uint8_t *)plain, (size_t)n, enc, sizeof(enc)))
         return NULL;
     return ds_arena_strdup(a, enc);
 }
@@ -127,7 +129,8 @@ bool api_page_token_parse(ds_error *err, const char *token, uint32_t fingerprint
     len = unb64url(token, plain, sizeof(plain) - 1);
     if (len > 0) {
         plain[len] = '\0';
-        if (sscanf((char *)plain, "1.%23[-0-9].%64[^.].%8x%n", key, idbuf, &fp, &used) != 3 || used != len)
+        if (sscanf((char *)plain, "1.%23[-0-9].%64[^.].%8x%n", key, idbuf, &fp, &used) != 3 ||
+            used != len)
             len = -1;
     }
     if (len <= 0) {
@@ -194,12 +197,38 @@ ds_status api_etag_mismatch(ds_error *err, const char *what)
 {
     ds_error_reason(err, "ETAG_MISMATCH");
     return ds_error_set(err, DS_ERR_ABORTED,
-                        "%s was changed by someone else (etag mismatch); read it again and retry", what);
+                        "%s was changed by someone else (etag mismatch); read it again and retry",
+                        what);
 }
 
 ds_status api_not_found(ds_error *err, const char *kind, const char *id)
 {
     return ds_error_set(err, DS_ERR_NOT_FOUND, "%s %s not found", kind, id ? id : "");
+}
+
+void *api_new_message(ds_arena *a, const ProtobufCMessageDescriptor *d)
+{
+    void *m = ds_arena_alloc(a, d->sizeof_message);
+
+    if (m != NULL)
+        protobuf_c_message_init(d, m);
+    return m;
+}
+
+ds_status api_respond(ds_arena *a, const ProtobufCMessageDescriptor *d, const char *field,
+                      void *value, ProtobufCMessage **resp, ds_error *err)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, field);
+    ProtobufCMessage *out;
+
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return ds_error_set(err, DS_ERR_INTERNAL, "%s has no message field %s", d->name, field);
+    out = value != NULL ? api_new_message(a, d) : NULL;
+    if (out == NULL)
+        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    *(void **)((char *)out + f->offset) = value;
+    *resp = out;
+    return DS_OK;
 }
 
 Google__Protobuf__Timestamp *api_timestamp(ds_arena *a, int64_t epoch_us)

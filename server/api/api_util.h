@@ -62,6 +62,18 @@ ds_status api_etag_mismatch(ds_error *err, const char *what);
  * whether the id exists in another shop. */
 ds_status api_not_found(ds_error *err, const char *kind, const char *id);
 
+/* A default instance (protobuf_c_message_init) of message type d in the
+ * arena; NULL when out of memory. */
+void *api_new_message(ds_arena *a, const ProtobufCMessageDescriptor *d);
+
+/* Build a response of type d whose singular message field `field` holds
+ * `value` (a message of that field's type, or NULL when building it ran out
+ * of memory) and point *resp at it. DS_ERR_NOMEM when value is NULL or the
+ * arena is exhausted; DS_ERR_INTERNAL when d has no such message field.
+ * *resp is left alone on error. */
+ds_status api_respond(ds_arena *a, const ProtobufCMessageDescriptor *d, const char *field,
+                      void *value, ProtobufCMessage **resp, ds_error *err);
+
 /* Timestamp helpers: epoch microseconds <-> Timestamp (arena). */
 Google__Protobuf__Timestamp *api_timestamp(ds_arena *a, int64_t epoch_us);
 int64_t api_timestamp_us(const Google__Protobuf__Timestamp *ts);

@@ -77,6 +77,12 @@ void store_release(store_pool *p, store_conn *c);
 ds_status store_exec(store_conn *c, const store_stmt *st, int nparams, const char *const *values,
                      PGresult **out, ds_error *err);
 
+/* Acquire a connection (store_acquire, same deadline and errors), run one
+ * prepared statement (store_exec, same *out contract) and release it. For
+ * single-statement reads and writes that need no transaction. */
+ds_status store_exec_once(store_pool *p, int64_t deadline_ms, const store_stmt *st, int nparams,
+                          const char *const *values, PGresult **out, ds_error *err);
+
 /* Run a parameterless SQL string (BEGIN, COMMIT, migrations, LISTEN). */
 ds_status store_exec_sql(store_conn *c, const char *sql, ds_error *err);
 

@@ -95,40 +95,6 @@ static const store_stmt stmt_list[4] = {
 
 static const char nil_uuid[] = "00000000-0000-0000-0000-000000000000";
 
-/* Packed bytes of msg as a bytea parameter (arena); NULL for NULL msg. */
-static const char *pack_param(ds_arena *a, const ProtobufCMessage *msg)
-{
-    size_t len;
-    uint8_t *buf;
-
-    if (msg == NULL)
-        return NULL;
-    len = protobuf_c_message_get_packed_size(msg);
-    buf = ds_arena_alloc(a, len + 1);
-    if (buf == NULL)
-        return NULL;
-    protobuf_c_message_pack(msg, buf);
-    return store_param_bytea(a, buf, len);
-}
-
-/* Unpack a bytea cell into a message of type d (NULL for SQL NULL). *ok
- * turns false when the bytes do not parse. */
-static ProtobufCMessage *unpack_cell(ds_arena *a, const PGresult *r, int row, int col,
-                                     const ProtobufCMessageDescriptor *d, bool *ok)
-{
-    size_t len = 0;
-    uint8_t *buf;
-    ProtobufCMessage *m;
-
-    if (store_row_text(r, row, col) == NULL)
-        return NULL;
-    buf = store_row_bytea(a, r, row, col, &len);
-    m = buf ? protobuf_c_message_unpack(d, ds_arena_allocator(a), len, buf) : NULL;
-    if (m == NULL)
-        *ok = false;
-    return m;
-}
-
 /* A Money from three columns, NULL when the currency is SQL NULL. */
 static Dropship__V1__Money *read_money(ds_arena *a, const PGresult *r, int row, int col)
 {
@@ -192,9 +158,9 @@ static ds_status read_row(ds_arena *a, const PGresult *r, int row, store_binding
     ok = read_texts(a, r, row, b);
     b->max_cost = read_money(a, r, row, C_COST_CUR);
     b->priority = store_row_int32(r, row, C_PRIORITY, 0);
-    b->return_address = (Dropship__V1__Address *)unpack_cell(
+    b->return_address = (Dropship__V1__Address *)store_row_message(
         a, r, row, C_RADDR, &dropship__v1__address__descriptor, &ok);
-    b->return_rules = (Dropship__V1__ReturnRules *)unpack_cell(
+    b->return_rules = (Dropship__V1__ReturnRules *)store_row_message(
         a, r, row, C_RRULES, &dropship__v1__return_rules__descriptor, &ok);
     b->last_offer = read_offer(a, r, row);
     b->create_time = store_row_timestamp(a, r, row, C_CREATE);
@@ -214,19 +180,6 @@ static ds_status single(ds_arena *a, const PGresult *res, const char *id, store_
     if (PQntuples(res) < 1)
         return ds_error_set(err, DS_ERR_NOT_FOUND, "binding %s not found", id);
     return read_row(a, res, 0, out, err);
-}
-
-/* Acquire, run one statement, release. */
-static ds_status exec1(store_pool *p, int64_t deadline_ms, const store_stmt *st, int n,
-                       const char *const *v, PGresult **res, ds_error *err)
-{
-    store_conn *c = NULL;
-    ds_status status = store_acquire(p, deadline_ms, &c, err);
-
-    if (status == DS_OK)
-        status = store_exec(c, st, n, v, res, err);
-    store_release(p, c);
-    return status;
 }
 
 /* A unique violation of the natural key as ALREADY_EXISTS with a reason. */
@@ -290,28 +243,43 @@ static ds_status check_supplier(store_conn *c, const char *shop_id, const char *
     return st;
 }
 
+/* Text parameters of the fields an update may change, in column order
+ * (supplier_variant .. return_rules); an unset message is SQL NULL. */
+enum { N_EDIT = 8 };
+typedef struct edit_params {
+    const char *v[N_EDIT];
+    char units[24];
+    char nanos[24];
+    char prio[24];
+} edit_params;
+
+static void edit_values(ds_arena *a, const Dropship__V1__Binding *b, edit_params *ep)
+{
+    ep->v[0] = b->supplier_variant;
+    ep->v[1] = b->max_cost->currency_code;
+    ep->v[2] = store_param_int64(ep->units, b->max_cost->units);
+    ep->v[3] = store_param_int64(ep->nanos, b->max_cost->nanos);
+    ep->v[4] = store_param_int64(ep->prio, b->priority);
+    ep->v[5] = b->title;
+    ep->v[6] = b->return_address ? store_param_message(a, &b->return_address->base) : NULL;
+    ep->v[7] = b->return_rules ? store_param_message(a, &b->return_rules->base) : NULL;
+}
+
 /* INSERT on c; *conflict when request_id was taken meanwhile. */
 static ds_status insert(store_conn *c, const char *shop_id, const char *request_id,
                         const char *request_hash, const Dropship__V1__Binding *b, ds_arena *a,
                         store_binding_row *out, bool *conflict, ds_error *err)
 {
-    char units[24], nanos[24], prio[24];
-    const char *v[14] = {shop_id,
-                         b->shop_sku,
-                         b->supplier_id,
-                         b->supplier_sku,
-                         b->supplier_variant,
-                         b->max_cost->currency_code,
-                         store_param_int64(units, b->max_cost->units),
-                         store_param_int64(nanos, b->max_cost->nanos),
-                         store_param_int64(prio, b->priority),
-                         b->title,
-                         b->return_address ? pack_param(a, &b->return_address->base) : NULL,
-                         b->return_rules ? pack_param(a, &b->return_rules->base) : NULL,
-                         request_id,
-                         request_id ? request_hash : NULL};
+    edit_params ep;
+    const char *v[14] = {shop_id, b->shop_sku, b->supplier_id, b->supplier_sku};
     PGresult *res = NULL;
-    ds_status st = store_exec(c, &stmt_insert, 14, v, &res, err);
+    ds_status st;
+
+    edit_values(a, b, &ep);
+    memcpy(&v[4], ep.v, sizeof(ep.v));
+    v[12] = request_id;
+    v[13] = request_id ? request_hash : NULL;
+    st = store_exec(c, &stmt_insert, 14, v, &res, err);
 
     st = map_duplicate(c, st, err);
     *conflict = st == DS_OK && PQntuples(res) == 0;
@@ -374,7 +342,7 @@ ds_status store_binding_get(store_pool *p, int64_t deadline_ms, const char *shop
 {
     const char *v[2] = {shop_id, binding_id};
     PGresult *res = NULL;
-    ds_status st = exec1(p, deadline_ms, &stmt_get, 2, v, &res, err);
+    ds_status st = store_exec_once(p, deadline_ms, &stmt_get, 2, v, &res, err);
 
     if (st == DS_OK)
         st = single(a, res, binding_id, out, err);
@@ -423,7 +391,7 @@ ds_status store_binding_list(store_pool *p, int64_t deadline_ms, const char *sho
         v[n++] = shop_sku;
     if (supplier_id != NULL)
         v[n++] = supplier_id;
-    st = exec1(p, deadline_ms, &stmt_list[which], n, v, &res, err);
+    st = store_exec_once(p, deadline_ms, &stmt_list[which], n, v, &res, err);
     if (st == DS_OK)
         st = read_rows(a, res, limit, out, n_out, more, err);
     PQclear(res);
@@ -456,19 +424,14 @@ static ds_status lock_row(store_conn *c, const char *shop_id, const char *bindin
 static ds_status write_back(store_conn *c, const char *shop_id, const Dropship__V1__Binding *b,
                             ds_arena *a, store_binding_row *out, ds_error *err)
 {
-    char units[24], nanos[24], prio[24];
-    const char *v[10] = {shop_id,
-                         b->id,
-                         b->supplier_variant,
-                         b->max_cost->currency_code,
-                         store_param_int64(units, b->max_cost->units),
-                         store_param_int64(nanos, b->max_cost->nanos),
-                         store_param_int64(prio, b->priority),
-                         b->title,
-                         b->return_address ? pack_param(a, &b->return_address->base) : NULL,
-                         b->return_rules ? pack_param(a, &b->return_rules->base) : NULL};
+    edit_params ep;
+    const char *v[10] = {shop_id, b->id};
     PGresult *res = NULL;
-    ds_status st = store_exec(c, &stmt_update, 10, v, &res, err);
+    ds_status st;
+
+    edit_values(a, b, &ep);
+    memcpy(&v[2], ep.v, sizeof(ep.v));
+    st = store_exec(c, &stmt_update, 10, v, &res, err);
 
     st = map_duplicate(c, st, err);
     if (st == DS_OK)
@@ -511,13 +474,13 @@ ds_status store_binding_delete(store_pool *p, int64_t deadline_ms, const char *s
     char ver[24];
     const char *v[3] = {shop_id, binding_id, store_param_int64(ver, expected_version)};
     PGresult *res = NULL;
-    ds_status st = exec1(p, deadline_ms, &stmt_delete, 3, v, &res, err);
+    ds_status st = store_exec_once(p, deadline_ms, &stmt_delete, 3, v, &res, err);
 
     if (st != DS_OK || PQntuples(res) > 0)
         goto out;
     PQclear(res);
     res = NULL;
-    st = exec1(p, deadline_ms, &stmt_version, 2, v, &res, err);
+    st = store_exec_once(p, deadline_ms, &stmt_version, 2, v, &res, err);
     if (st == DS_OK && PQntuples(res) < 1) {
         st = ds_error_set(err, DS_ERR_NOT_FOUND, "binding %s not found", binding_id);
     } else if (st == DS_OK) {

@@ -419,6 +419,21 @@ ds_status store_exec(store_conn *c, const store_stmt *st, int nparams, const cha
     return DS_OK;
 }
 
+ds_status store_exec_once(store_pool *p, int64_t deadline_ms, const store_stmt *st, int nparams,
+                          const char *const *values, PGresult **out, ds_error *err)
+{
+    store_conn *c = NULL;
+    ds_status status;
+
+    if (out != NULL)
+        *out = NULL;
+    status = store_acquire(p, deadline_ms, &c, err);
+    if (status == DS_OK)
+        status = store_exec(c, st, nparams, values, out, err);
+    store_release(p, c);
+    return status;
+}
+
 ds_status store_exec_sql(store_conn *c, const char *sql, ds_error *err)
 {
     PGresult *res = PQexec(c->pg, sql);

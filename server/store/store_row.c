@@ -127,3 +127,34 @@ char *store_param_bytea(ds_arena *a, const uint8_t *data, size_t len)
     s[2 + 2 * len] = '\0';
     return s;
 }
+
+ProtobufCMessage *store_row_message(ds_arena *a, const PGresult *r, int row, int col,
+                                    const ProtobufCMessageDescriptor *d, bool *ok)
+{
+    size_t len = 0;
+    uint8_t *buf;
+    ProtobufCMessage *m;
+
+    if (store_row_text(r, row, col) == NULL)
+        return NULL;
+    buf = store_row_bytea(a, r, row, col, &len);
+    m = buf ? protobuf_c_message_unpack(d, ds_arena_allocator(a), len, buf) : NULL;
+    if (m == NULL)
+        *ok = false;
+    return m;
+}
+
+const char *store_param_message(ds_arena *a, const ProtobufCMessage *msg)
+{
+    size_t len;
+    uint8_t *buf;
+
+    if (msg == NULL)
+        return NULL;
+    len = protobuf_c_message_get_packed_size(msg);
+    buf = ds_arena_alloc(a, len + 1);
+    if (buf == NULL)
+        return NULL;
+    protobuf_c_message_pack(msg, buf);
+    return store_param_bytea(a, buf, len);
+}

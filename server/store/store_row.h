@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <libpq-fe.h>
+#include <protobuf-c/protobuf-c.h>
 
 #include "ds_arena.h"
 #include "google/protobuf/timestamp.pb-c.h"
@@ -38,6 +39,13 @@ Google__Protobuf__Timestamp *store_row_timestamp(ds_arena *a, const PGresult *r,
  * into the arena. *len gets the size. NULL for SQL NULL or bad input. */
 uint8_t *store_row_bytea(ds_arena *a, const PGresult *r, int row, int col, size_t *len);
 
+/* A bytea cell (packed protobuf) unpacked into a message of type d whose
+ * memory comes from the arena. NULL for SQL NULL (*ok untouched) and NULL
+ * with *ok set to false when the bytes do not parse or memory runs out;
+ * *ok is never set to true, so one flag can collect several cells. */
+ProtobufCMessage *store_row_message(ds_arena *a, const PGresult *r, int row, int col,
+                                    const ProtobufCMessageDescriptor *d, bool *ok);
+
 /* Format helpers for statement parameters (text format). `buf` must hold 24
  * bytes; returns buf. */
 const char *store_param_int64(char buf[24], int64_t v);
@@ -47,5 +55,9 @@ const char *store_param_ts(char buf[24], const Google__Protobuf__Timestamp *ts);
 
 /* Bytes -> a bytea parameter in hex text form ("\x0a0b..."), arena copy. */
 char *store_param_bytea(ds_arena *a, const uint8_t *data, size_t len);
+
+/* A message packed into a bytea parameter (store_param_bytea form), arena
+ * copy; NULL for a NULL msg or when out of memory. */
+const char *store_param_message(ds_arena *a, const ProtobufCMessage *msg);
 
 #endif

@@ -74,22 +74,6 @@ typedef struct field_params {
     char due[24];
 } field_params;
 
-/* Packed bytes of msg as a bytea parameter (arena); NULL for NULL msg. */
-static const char *pack_param(ds_arena *a, const ProtobufCMessage *msg)
-{
-    size_t len;
-    uint8_t *buf;
-
-    if (msg == NULL)
-        return NULL;
-    len = protobuf_c_message_get_packed_size(msg);
-    buf = ds_arena_alloc(a, len + 1);
-    if (buf == NULL)
-        return NULL;
-    protobuf_c_message_pack(msg, buf);
-    return store_param_bytea(a, buf, len);
-}
-
 /* Microseconds of a Duration (unset = 0). */
 static int64_t duration_us(const Google__Protobuf__Duration *d)
 {
@@ -106,7 +90,7 @@ static const char *pack_adapter(ds_arena *a, const Dropship__V1__SupplierAdapter
     c = *src;
     c.credential = (char *)"";
     c.credential_set = 0;
-    return pack_param(a, &c.base);
+    return store_param_message(a, &c.base);
 }
 
 /* The tracking config without its secret, packed; NULL when unset. */
@@ -119,7 +103,7 @@ static const char *pack_tracking(ds_arena *a, const Dropship__V1__TrackingConfig
     c = *src;
     c.credential = (char *)"";
     c.credential_set = 0;
-    return pack_param(a, &c.base);
+    return store_param_message(a, &c.base);
 }
 
 /* Fill fp from s. DS_ERR_NOMEM when the arena is exhausted. */
@@ -132,32 +116,14 @@ static ds_status field_values(ds_arena *a, const Dropship__V1__Supplier *s, fiel
     fp->v[3] = store_param_int64(fp->due, duration_us(s->payment_due));
     fp->v[4] = pack_adapter(a, s->adapter);
     fp->v[5] = pack_tracking(a, s->tracking);
-    fp->v[6] = s->return_address ? pack_param(a, &s->return_address->base) : NULL;
-    fp->v[7] = s->return_rules ? pack_param(a, &s->return_rules->base) : NULL;
-    fp->v[8] = s->contact ? pack_param(a, &s->contact->base) : NULL;
+    fp->v[6] = s->return_address ? store_param_message(a, &s->return_address->base) : NULL;
+    fp->v[7] = s->return_rules ? store_param_message(a, &s->return_rules->base) : NULL;
+    fp->v[8] = s->contact ? store_param_message(a, &s->contact->base) : NULL;
     if (fp->v[4] == NULL || (s->tracking && fp->v[5] == NULL) ||
         (s->return_address && fp->v[6] == NULL) || (s->return_rules && fp->v[7] == NULL) ||
         (s->contact && fp->v[8] == NULL))
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory packing a supplier");
     return DS_OK;
-}
-
-/* Unpack a bytea cell into a message of type d (NULL for SQL NULL). *ok
- * turns false when the bytes do not parse. */
-static ProtobufCMessage *unpack_cell(ds_arena *a, const PGresult *r, int row, int col,
-                                     const ProtobufCMessageDescriptor *d, bool *ok)
-{
-    size_t len = 0;
-    uint8_t *buf;
-    ProtobufCMessage *m;
-
-    if (store_row_text(r, row, col) == NULL)
-        return NULL;
-    buf = store_row_bytea(a, r, row, col, &len);
-    m = buf ? protobuf_c_message_unpack(d, ds_arena_allocator(a), len, buf) : NULL;
-    if (m == NULL)
-        *ok = false;
-    return m;
 }
 
 /* A Duration of `us` microseconds in the arena. */
@@ -178,15 +144,15 @@ static bool read_nested(ds_arena *a, const PGresult *r, int row, Dropship__V1__S
 {
     bool ok = true;
 
-    s->adapter = (Dropship__V1__SupplierAdapterConfig *)unpack_cell(
+    s->adapter = (Dropship__V1__SupplierAdapterConfig *)store_row_message(
         a, r, row, C_ADAPTER, &dropship__v1__supplier_adapter_config__descriptor, &ok);
-    s->tracking = (Dropship__V1__TrackingConfig *)unpack_cell(
+    s->tracking = (Dropship__V1__TrackingConfig *)store_row_message(
         a, r, row, C_TRACKING, &dropship__v1__tracking_config__descriptor, &ok);
-    s->return_address = (Dropship__V1__Address *)unpack_cell(
+    s->return_address = (Dropship__V1__Address *)store_row_message(
         a, r, row, C_RADDR, &dropship__v1__address__descriptor, &ok);
-    s->return_rules = (Dropship__V1__ReturnRules *)unpack_cell(
+    s->return_rules = (Dropship__V1__ReturnRules *)store_row_message(
         a, r, row, C_RRULES, &dropship__v1__return_rules__descriptor, &ok);
-    s->contact = (Dropship__V1__SupplierContact *)unpack_cell(
+    s->contact = (Dropship__V1__SupplierContact *)store_row_message(
         a, r, row, C_CONTACT, &dropship__v1__supplier_contact__descriptor, &ok);
     if (s->adapter != NULL)
         s->adapter->credential_set = store_row_bool(r, row, C_ADAPTER_CRED);
@@ -222,19 +188,6 @@ static ds_status read_row(ds_arena *a, const PGresult *r, int row, store_supplie
     return DS_OK;
 }
 
-/* Acquire, run one statement, release. */
-static ds_status exec1(store_pool *p, int64_t deadline_ms, const store_stmt *st, int n,
-                       const char *const *v, PGresult **res, ds_error *err)
-{
-    store_conn *c = NULL;
-    ds_status status = store_acquire(p, deadline_ms, &c, err);
-
-    if (status == DS_OK)
-        status = store_exec(c, st, n, v, res, err);
-    store_release(p, c);
-    return status;
-}
-
 /* The one row of res into out, DS_ERR_NOT_FOUND when there is none. */
 static ds_status single(ds_arena *a, const PGresult *res, const char *id, store_supplier_row *out,
                         ds_error *err)
@@ -252,7 +205,7 @@ static ds_status replay(store_pool *p, int64_t deadline_ms, const char *shop_id,
 {
     const char *v[2] = {shop_id, request_id};
     PGresult *res = NULL;
-    ds_status st = exec1(p, deadline_ms, &stmt_by_request, 2, v, &res, err);
+    ds_status st = store_exec_once(p, deadline_ms, &stmt_by_request, 2, v, &res, err);
     const char *hash;
 
     if (st == DS_OK && PQntuples(res) < 1)
@@ -299,7 +252,7 @@ ds_status store_supplier_create(store_pool *p, int64_t deadline_ms, const char *
     v[11] = secret_param(s->tracking ? s->tracking->credential : NULL);
     v[12] = rid;
     v[13] = rid ? request_hash : NULL;
-    st = exec1(p, deadline_ms, &stmt_insert, 14, v, &res, err);
+    st = store_exec_once(p, deadline_ms, &stmt_insert, 14, v, &res, err);
     if (st == DS_OK && PQntuples(res) == 0 && rid != NULL) {
         *replayed = true;
         st = replay(p, deadline_ms, shop_id, rid, request_hash, a, out, err);
@@ -316,7 +269,7 @@ ds_status store_supplier_get(store_pool *p, int64_t deadline_ms, const char *sho
 {
     const char *v[2] = {shop_id, supplier_id};
     PGresult *res = NULL;
-    ds_status st = exec1(p, deadline_ms, &stmt_get, 2, v, &res, err);
+    ds_status st = store_exec_once(p, deadline_ms, &stmt_get, 2, v, &res, err);
 
     if (st == DS_OK)
         st = single(a, res, supplier_id, out, err);
@@ -340,10 +293,10 @@ ds_status store_supplier_list(store_pool *p, int64_t deadline_ms, const char *sh
     store_param_int64(lim, (int64_t)limit + 1);
     if (after_id != NULL) {
         v[3] = lim;
-        st = exec1(p, deadline_ms, &stmt_list_after, 4, v, &res, err);
+        st = store_exec_once(p, deadline_ms, &stmt_list_after, 4, v, &res, err);
     } else {
         v[1] = lim;
-        st = exec1(p, deadline_ms, &stmt_list_first, 2, v, &res, err);
+        st = store_exec_once(p, deadline_ms, &stmt_list_first, 2, v, &res, err);
     }
     if (st != DS_OK)
         goto out;
