@@ -7,9 +7,11 @@
 
 #include "api.h"
 #include "api_auth.h"
+#include "api_order_actions.h"
 #include "api_suppliers.h"
 #include "api_util.h"
 #include "api_validate.h"
+#include "wf_order_runtime.h"
 #include "api_watch.h"
 #include "dropship/v1/orders.pb-c.h"
 #include "store_orders.h"
@@ -186,9 +188,8 @@ static ds_status create_order(rpc_ctx *ctx, const ProtobufCMessage *req_, Protob
                               ds_error *err, void *svc)
 {
     const Dropship__V1__CreateOrderRequest *req = (const void *)req_;
-    Dropship__V1__CreateOrderResponse *out;
     store_order_new nw = {principal_of(ctx)->shop_id, principal_of(ctx)->key_id, req->request_id,
-                          NULL, NULL};
+                          NULL, NULL, wf_order_on_created};
     Dropship__V1__Order *in;
     store_order_row row;
     char hash[65], dup[37];
@@ -216,13 +217,8 @@ static ds_status create_order(rpc_ctx *ctx, const ProtobufCMessage *req_, Protob
                             err);
     if (st != DS_OK)
         return st;
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    if (out == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__create_order_response__init(out);
-    out->order = present(ctx->arena, &row);
-    *resp = &out->base;
-    return out->order ? DS_OK : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    return api_respond(ctx->arena, &dropship__v1__create_order_response__descriptor, "order",
+                       present(ctx->arena, &row), resp, err);
 }
 
 /* ---- GetOrder ---- */
@@ -231,24 +227,18 @@ static ds_status get_order(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufC
                            ds_error *err, void *svc)
 {
     const Dropship__V1__GetOrderRequest *req = (const void *)req_;
-    Dropship__V1__GetOrderResponse *out;
-    store_order_row row;
+    Dropship__V1__Order *order = NULL;
     ds_status st;
 
     av_uuid(err, "order_id", req->order_id);
     st = api_validate_done(err, "request");
     if (st == DS_OK)
-        st = store_order_get(pool_of(svc), ctx->deadline_ms, principal_of(ctx)->shop_id,
-                             req->order_id, ctx->arena, &row, err);
+        st = api_order_read(pool_of(svc), ctx->deadline_ms, principal_of(ctx)->shop_id,
+                            req->order_id, ctx->arena, &order, err);
     if (st != DS_OK)
-        return api_error(st, req->order_id, err);
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    if (out == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__get_order_response__init(out);
-    out->order = present(ctx->arena, &row);
-    *resp = &out->base;
-    return out->order ? DS_OK : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+        return st;
+    return api_respond(ctx->arena, &dropship__v1__get_order_response__descriptor, "order",
+                       order, resp, err);
 }
 
 /* ---- ListOrders ---- */
@@ -368,10 +358,9 @@ static ds_status list_orders(rpc_ctx *ctx, const ProtobufCMessage *req_, Protobu
                               &more, err);
     if (st != DS_OK)
         return st;
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
+    out = api_new_message(ctx->arena, &dropship__v1__list_orders_response__descriptor);
     if (out == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__list_orders_response__init(out);
     *resp = &out->base;
     return fill_list(ctx->arena, rows, n, more, fp, out, err);
 }
@@ -424,10 +413,9 @@ static ds_status get_order_history(rpc_ctx *ctx, const ProtobufCMessage *req_,
                                  req->order_id, after_seq, size, ctx->arena, &rows, &n, &more, err);
     if (st != DS_OK)
         return api_error(st, req->order_id, err);
-    out = ds_arena_alloc(ctx->arena, sizeof(*out));
+    out = api_new_message(ctx->arena, &dropship__v1__get_order_history_response__descriptor);
     if (out == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    dropship__v1__get_order_history_response__init(out);
     *resp = &out->base;
     return fill_history(ctx->arena, rows, n, more, fp, req->order_id, out, err);
 }
@@ -440,6 +428,11 @@ const rpc_method_impl api_orders_methods[] = {
     {"GetOrder", get_order, NULL, 0},
     {"ListOrders", list_orders, NULL, 0},
     {"GetOrderHistory", get_order_history, NULL, 0},
+    {"CancelOrder", api_cancel_order, NULL, 0},
+    {"ResolveHold", api_resolve_hold, NULL, 0},
+    {"RecordPaymentProof", api_record_payment_proof, NULL, 0},
+    {"RecordShipment", api_record_shipment, NULL, 0},
+    {"RefreshTracking", api_refresh_tracking, NULL, 0},
     {"WatchOrderEvents", NULL, api_watch_order_events, 0},
 };
 const size_t api_orders_n_methods = sizeof(api_orders_methods) / sizeof(api_orders_methods[0]);

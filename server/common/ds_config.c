@@ -57,6 +57,12 @@ static const cfg_row rows[] = {
      "directory of NNNN_name.sql migrations", STR(migrations_dir)},
     {"log-level", "DROPSHIP_LOG_LEVEL", CFG_LEVEL, "info", "LEVEL", "debug, info, warn or error",
      INT(log_level, 0, 3)},
+    {"workflow-time-scale", "DROPSHIP_WORKFLOW_TIME_SCALE", CFG_INT, "1", "X",
+     "divide every order workflow duration by X (tests and demos)",
+     INT(workflow_time_scale, 1, 100000000)},
+    {"workflow-workers", "DROPSHIP_WORKFLOW_WORKERS", CFG_INT, "4", "N",
+     "order workflow task threads (0 = no workflow in this process)",
+     INT(workflow_workers, 0, 256)},
 };
 
 enum { N_ROWS = sizeof(rows) / sizeof(rows[0]) };

@@ -36,6 +36,8 @@ typedef struct ds_config {
     int shutdown_grace_ms;
     char migrations_dir[DS_CONFIG_PATH_MAX];
     int log_level; /* a ds_log_level */
+    int workflow_time_scale; /* workflow durations are divided by it (tests) */
+    int workflow_workers;
 
     bool help;    /* --help / -h was given */
     bool version; /* --version was given */

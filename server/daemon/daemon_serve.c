@@ -15,6 +15,7 @@
 #include "rpc.h"
 #include "store_migrate.h"
 #include "wf_events.h"
+#include "wf_order_runtime.h"
 
 enum {
     HEALTH_PERIOD_MS = 1000,
@@ -156,8 +157,22 @@ static int serve_until_signal(const ds_config *cfg, store_pool *pool, const sigs
         wf_events_free(events);
         return 1;
     }
+    wf_order_settings ws;
+    wf_order_runtime *flows = NULL;
+    wf_order_settings_default(&ws);
+    ws.time_scale = cfg->workflow_time_scale;
+    ws.workers = cfg->workflow_workers;
+    if (ws.workers > 0) {
+        flows = wf_order_runtime_start(pool, cfg->database_url, &ws, &err);
+        if (flows == NULL) {
+            DS_ERROR("main", "cannot start the order workflow: %s", err.message);
+            wf_events_free(events);
+            return 1;
+        }
+    }
     srv = start_rpc(cfg, pool, events);
     if (srv == NULL) {
+        wf_order_runtime_stop(flows, 0);
         wf_events_free(events);
         return 1;
     }
@@ -178,6 +193,7 @@ static int serve_until_signal(const ds_config *cfg, store_pool *pool, const sigs
     wf_events_stop(events); /* event streams end UNAVAILABLE before rpc drains */
     rpc_server_shutdown(srv);
     rpc_server_free(srv);
+    wf_order_runtime_stop(flows, cfg->shutdown_grace_ms);
     wf_events_free(events); /* after rpc: cancel callbacks may still reach it */
     pthread_cond_destroy(&h.wake);
     pthread_mutex_destroy(&h.mu);

@@ -502,6 +502,8 @@ static ds_status insert_children(store_conn *c, const store_order_new *in, const
         st = store_exec(c, &stmt_insert_lines, 8, lv, NULL, err);
     if (st == DS_OK)
         st = store_exec(c, &stmt_insert_created, 6, ev, NULL, err);
+    if (st == DS_OK && in->on_created != NULL)
+        st = in->on_created(c, in->shop_id, id, err);
     return st;
 }
 

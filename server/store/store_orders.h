@@ -40,6 +40,10 @@ typedef struct store_order_new {
     const char *request_hash; /* 64 hex digits; used only with a request_id */
     /* Validated; only input fields are read; every line has its line_id. */
     const Dropship__V1__Order *order;
+    /* Called in the create transaction after the rows are written (NULL =
+     * none): starts the order's workflow. */
+    ds_status (*on_created)(store_conn *tx, const char *shop_id, const char *order_id,
+                            ds_error *err);
 } store_order_new;
 
 /* Create the order in state RECEIVED with its lines and history event 1

@@ -45,7 +45,7 @@ class OrdersApi(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.db = harness.fresh_database("api_orders")
-        cls.srv = harness.Server(cls.db)
+        cls.srv = harness.Server(cls.db, workflow_workers=0)
         cls.shop = harness.create_shop(cls.db, "orders shop")
         cls.md = harness.auth(harness.create_api_key(cls.db, cls.shop))
         cls.key_id = harness.sql(cls.db, "SELECT key_id FROM api_keys WHERE shop_id = '%s'"
@@ -309,11 +309,10 @@ class OrdersApi(unittest.TestCase):
         self.assert_code(grpc.StatusCode.RESOURCE_EXHAUSTED, self.create, o)
         self.assertEqual(self.counts(), before)
 
-    def test_workflow_rpcs_are_not_implemented_yet(self):
-        err = self.assert_code(grpc.StatusCode.UNIMPLEMENTED, self.stub.CancelOrder,
-                               orders_pb2.CancelOrderRequest(order_id=str(uuid.uuid4())),
-                               metadata=self.md, timeout=TIMEOUT)
-        self.assertIn("not implemented yet", err.details())
+    def test_cancel_of_an_unknown_order_is_not_found(self):
+        self.assert_code(grpc.StatusCode.NOT_FOUND, self.stub.CancelOrder,
+                         orders_pb2.CancelOrderRequest(order_id=str(uuid.uuid4()), reason="test"),
+                         metadata=self.md, timeout=TIMEOUT)
 
 
 class OrdersListing(unittest.TestCase):
@@ -322,7 +321,7 @@ class OrdersListing(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.db = harness.fresh_database("api_orders_list")
-        cls.srv = harness.Server(cls.db)
+        cls.srv = harness.Server(cls.db, workflow_workers=0)
         shop = harness.create_shop(cls.db, "list shop")
         cls.md = harness.auth(harness.create_api_key(cls.db, shop))
         cls.ch = harness.channel(cls.srv.addr)

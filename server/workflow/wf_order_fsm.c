@@ -1,0 +1,258 @@
+/* wf_order_fsm.c - the order transition table and wf_order_apply, the only
+ * code that changes orders.state. */
+#include "wf_order_fsm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dropship/v1/orders.pb-c.h"
+#include "store_row.h"
+
+enum {
+    S_RECEIVED = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_RECEIVED,
+    S_VERIFYING = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_VERIFYING,
+    S_PURCHASING = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_PURCHASING,
+    S_AWAIT_PAY = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_AWAITING_PAYMENT,
+    S_AWAIT_SHIP = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_AWAITING_SHIPMENT,
+    S_IN_TRANSIT = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_IN_TRANSIT,
+    S_DELIVERED = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_DELIVERED,
+    S_COMPLETED = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_COMPLETED,
+    S_ON_HOLD = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_ON_HOLD,
+    S_CANCELLING = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_CANCELLING,
+    S_CANCELLED = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_CANCELLED,
+    S_COUNT = 12
+};
+
+#define B(s) (1u << (s))
+
+/* allowed[from] = bit set of the states `from` may move to. ON_HOLD may
+ * also return to its held state (checked in wf_order_apply). */
+static const unsigned allowed[S_COUNT] = {
+    [S_RECEIVED] = B(S_VERIFYING) | B(S_ON_HOLD) | B(S_CANCELLED),
+    [S_VERIFYING] = B(S_PURCHASING) | B(S_ON_HOLD) | B(S_CANCELLED),
+    [S_PURCHASING] = B(S_AWAIT_PAY) | B(S_ON_HOLD) | B(S_CANCELLING) | B(S_CANCELLED),
+    [S_AWAIT_PAY] = B(S_AWAIT_SHIP) | B(S_ON_HOLD) | B(S_CANCELLING),
+    [S_AWAIT_SHIP] = B(S_IN_TRANSIT) | B(S_ON_HOLD) | B(S_CANCELLING),
+    [S_IN_TRANSIT] = B(S_DELIVERED) | B(S_ON_HOLD),
+    [S_DELIVERED] = B(S_COMPLETED) | B(S_ON_HOLD),
+    [S_ON_HOLD] = B(S_CANCELLING) | B(S_CANCELLED),
+    [S_CANCELLING] = B(S_CANCELLED) | B(S_ON_HOLD),
+    [S_COMPLETED] = 0,
+    [S_CANCELLED] = 0,
+};
+
+/* The step each state runs when entered (resumes run it too). */
+static const char *const entry_kind[S_COUNT] = {
+    [S_RECEIVED] = WF_ORDER_KIND_VERIFY,         [S_VERIFYING] = WF_ORDER_KIND_VERIFY,
+    [S_PURCHASING] = WF_ORDER_KIND_PURCHASE,     [S_AWAIT_PAY] = WF_ORDER_KIND_PAYMENT,
+    [S_AWAIT_SHIP] = WF_ORDER_KIND_TRACKING,     [S_IN_TRANSIT] = WF_ORDER_KIND_TRACKING,
+    [S_DELIVERED] = WF_ORDER_KIND_COMPLETE,      [S_CANCELLING] = WF_ORDER_KIND_CANCEL,
+};
+
+static const char *const state_names[S_COUNT] = {
+    "UNSPECIFIED",       "RECEIVED",   "VERIFYING", "PURCHASING", "AWAITING_PAYMENT",
+    "AWAITING_SHIPMENT", "IN_TRANSIT", "DELIVERED", "COMPLETED",  "ON_HOLD",
+    "CANCELLING",        "CANCELLED"};
+
+/* clang-format off */
+static const store_stmt stmt_lock = {
+    "wf_order_lock",
+    "SELECT state, COALESCE(hold_held_state, 0), COALESCE(hold_reason, 0), version, "
+    "cancel_reason <> '' FROM orders WHERE shop_id = $1 AND order_id = $2 FOR UPDATE"};
+/* $3 state, $4 hold reason (NULL = clear the hold), $5 detail, $6 held
+ * state, $7 line ids (space-separated), $8 supplier, $9 cancel reason
+ * (NULL = keep). Returns the new event's sequence number. */
+static const store_stmt stmt_update = {
+    "wf_order_update",
+    "UPDATE orders SET state = $3, hold_reason = $4, hold_detail = COALESCE($5, ''), "
+    "hold_held_state = $6, hold_since = CASE WHEN $4::int2 IS NULL THEN NULL "
+    "WHEN hold_reason IS NULL THEN now() ELSE hold_since END, "
+    "hold_line_ids = CASE WHEN $7::text IS NULL OR $7 = '' THEN '{}'::text[] "
+    "ELSE string_to_array($7, ' ') END, hold_supplier_id = $8::uuid, "
+    "cancel_reason = COALESCE($9, cancel_reason), version = version + 1, "
+    "last_event_seq = last_event_seq + 1, update_time = now() "
+    "WHERE shop_id = $1 AND order_id = $2 RETURNING last_event_seq, version"};
+/* An event that leaves state and hold as they are. $3 cancel reason. */
+static const store_stmt stmt_touch = {
+    "wf_order_touch",
+    "UPDATE orders SET cancel_reason = COALESCE($3, cancel_reason), version = version + 1, "
+    "last_event_seq = last_event_seq + 1, update_time = now() "
+    "WHERE shop_id = $1 AND order_id = $2 RETURNING last_event_seq, version"};
+static const store_stmt stmt_event = {
+    "wf_order_event",
+    "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
+    "to_state, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::jsonb, '{}'))"};
+/* clang-format on */
+
+bool wf_order_can_move(int32_t from, int32_t to)
+{
+    if (from <= 0 || from >= S_COUNT || to <= 0 || to >= S_COUNT)
+        return false;
+    return (allowed[from] & B(to)) != 0;
+}
+
+bool wf_order_pre_shipment(int32_t state)
+{
+    return state >= S_RECEIVED && state <= S_AWAIT_SHIP;
+}
+
+const char *wf_order_entry_kind(int32_t state)
+{
+    return state > 0 && state < S_COUNT ? entry_kind[state] : NULL;
+}
+
+const char *wf_order_state_name(int32_t state)
+{
+    return state >= 0 && state < S_COUNT ? state_names[state] : "?";
+}
+
+bool wf_order_id_from_key(const char *key, char out[37])
+{
+    if (key == NULL || strncmp(key, "order:", 6) != 0 || strlen(key) < 6 + 36 + 1 ||
+        key[6 + 36] != ':')
+        return false;
+    memcpy(out, key + 6, 36);
+    out[36] = '\0';
+    return true;
+}
+
+ds_status wf_order_lock(store_conn *tx, const char *shop_id, const char *order_id,
+                        wf_order_cur *cur, ds_error *err)
+{
+    const char *v[2] = {shop_id, order_id};
+    PGresult *r = NULL;
+    ds_status st = store_exec(tx, &stmt_lock, 2, v, &r, err);
+
+    if (st == DS_OK && PQntuples(r) != 1)
+        st = ds_error_set(err, DS_ERR_NOT_FOUND, "order %s not found", order_id);
+    if (st == DS_OK) {
+        cur->state = (int32_t)store_row_int64(r, 0, 0, 0);
+        cur->held_state = (int32_t)store_row_int64(r, 0, 1, 0);
+        cur->hold_reason = (int32_t)store_row_int64(r, 0, 2, 0);
+        cur->version = store_row_int64(r, 0, 3, 0);
+        cur->cancel_requested = PQgetvalue(r, 0, 4)[0] == 't';
+    }
+    PQclear(r);
+    return st;
+}
+
+ds_status wf_order_schedule(store_conn *tx, const char *shop_id, const char *order_id,
+                            const char *kind, int64_t delay_ms, ds_error *err)
+{
+    char key[WF_ORDER_KEY_MAX];
+    const char *step = strchr(kind, '.');
+    /* supplier trouble holds the order sooner than the engine's default */
+    wf_new_task t = {.shop_id = shop_id, .kind = kind, .key = key, .delay_ms = delay_ms,
+                     .max_attempts = strcmp(kind, WF_ORDER_KIND_PURCHASE) == 0 ? 8 : 12};
+
+    snprintf(key, sizeof(key), "order:%s:%s", order_id, step != NULL ? step + 1 : kind);
+    return wf_schedule_in(tx, &t, NULL, err);
+}
+
+/* Is ch a legal change from cur? Fills err when not. */
+static ds_status check_move(const wf_order_cur *cur, const wf_order_change *ch, ds_error *err)
+{
+    if (ch->to == cur->state)
+        return DS_OK; /* an event only */
+    if (cur->state == S_ON_HOLD && ch->to == cur->held_state)
+        return DS_OK;
+    /* a rejected purchase is planned again from verify */
+    if (cur->state == S_ON_HOLD && cur->held_state == S_PURCHASING && ch->to == S_VERIFYING &&
+        cur->hold_reason == DROPSHIP__V1__HOLD_REASON__HOLD_REASON_SUPPLIER_REJECTED)
+        return DS_OK;
+    /* a refused cancellation is given up: the order goes on after purchase */
+    if (cur->state == S_ON_HOLD && ch->to == S_AWAIT_PAY &&
+        cur->hold_reason == DROPSHIP__V1__HOLD_REASON__HOLD_REASON_CANCEL_REFUSED)
+        return DS_OK;
+    if (cur->state == S_ON_HOLD && (ch->to == S_CANCELLING || ch->to == S_CANCELLED) &&
+        !wf_order_pre_shipment(cur->held_state))
+        goto illegal;
+    if (wf_order_can_move(cur->state, ch->to))
+        return DS_OK;
+illegal:
+    ds_error_set(err, DS_ERR_FAILED_PRECONDITION, "order is %s and cannot become %s",
+                 wf_order_state_name(cur->state), wf_order_state_name(ch->to));
+    ds_error_reason(err, "ORDER_STATE");
+    return DS_ERR_FAILED_PRECONDITION;
+}
+
+/* Write the order row; *seq gets the new event's sequence number. */
+static ds_status write_row(store_conn *tx, const char *shop_id, const char *order_id,
+                           const wf_order_cur *cur, const wf_order_change *ch, int64_t *seq,
+                           int64_t *version, ds_error *err)
+{
+    char state[24], reason[24], held[24];
+    bool hold = ch->to == S_ON_HOLD;
+    const char *v[9] = {shop_id, order_id, store_param_int64(state, ch->to), NULL, NULL, NULL,
+                        NULL, NULL, ch->cancel_reason};
+    PGresult *r = NULL;
+    ds_status st;
+
+    if (ch->to == cur->state) {
+        v[2] = ch->cancel_reason;
+        st = store_exec(tx, &stmt_touch, 3, v, &r, err);
+        goto read;
+    }
+    if (hold) {
+        v[3] = store_param_int64(reason, ch->hold_reason);
+        v[4] = ch->hold_detail;
+        v[5] = store_param_int64(held, cur->state);
+        v[6] = ch->hold_line_ids;
+        v[7] = ch->hold_supplier_id != NULL && ch->hold_supplier_id[0] != '\0'
+                   ? ch->hold_supplier_id : NULL;
+    }
+    st = store_exec(tx, &stmt_update, 9, v, &r, err);
+read:
+    if (st == DS_OK && PQntuples(r) != 1)
+        st = ds_error_set(err, DS_ERR_NOT_FOUND, "order %s not found", order_id);
+    if (st == DS_OK) {
+        *seq = store_row_int64(r, 0, 0, 0);
+        *version = store_row_int64(r, 0, 1, 0);
+    }
+    PQclear(r);
+    return st;
+}
+
+static ds_status append_event(store_conn *tx, const char *shop_id, const char *order_id,
+                              int64_t seq, int32_t from, const wf_order_change *ch, ds_error *err)
+{
+    char s[24], kind[24], type[24], f[24], t[24];
+    const char *v[9] = {shop_id,
+                        order_id,
+                        store_param_int64(s, seq),
+                        store_param_int64(kind, ch->actor_kind),
+                        ch->actor_id != NULL ? ch->actor_id : "",
+                        store_param_int64(type, ch->event_type),
+                        store_param_int64(f, from),
+                        store_param_int64(t, ch->to),
+                        ch->details};
+
+    return store_exec(tx, &stmt_event, 9, v, NULL, err);
+}
+
+ds_status wf_order_apply(store_conn *tx, const char *shop_id, const char *order_id,
+                         wf_order_cur *cur, const wf_order_change *ch, ds_error *err)
+{
+    int64_t seq = 0, version = 0;
+    int32_t from = cur->state;
+    const char *kind = wf_order_entry_kind(ch->to);
+    ds_status st = check_move(cur, ch, err);
+
+    if (st == DS_OK)
+        st = write_row(tx, shop_id, order_id, cur, ch, &seq, &version, err);
+    if (st == DS_OK)
+        st = append_event(tx, shop_id, order_id, seq, from, ch, err);
+    if (st == DS_OK && ch->to != from && !ch->no_entry_task && kind != NULL)
+        st = wf_order_schedule(tx, shop_id, order_id, kind, ch->entry_delay_ms, err);
+    if (st != DS_OK)
+        return st;
+    if (ch->to != from && ch->to == S_ON_HOLD)
+        cur->held_state = from;
+    else if (ch->to != from)
+        cur->held_state = 0;
+    cur->state = ch->to;
+    cur->version = version;
+    if (ch->cancel_reason != NULL)
+        cur->cancel_requested = true;
+    return DS_OK;
+}

@@ -1,0 +1,165 @@
+"""The order workflow end to end against dropship-sim: one order from
+RECEIVED to COMPLETED, split orders over two suppliers with three parcels,
+and exactly one supplier order per (order, supplier) at the simulator.
+
+Time runs fast: --workflow-time-scale divides every workflow duration (the
+return window of days becomes a second); the simulator moves on each poll.
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
+
+import grpc  # noqa: E402
+
+import harness  # noqa: E402
+from simclient import Sim  # noqa: E402
+from dropship.v1 import (catalog_pb2, catalog_pb2_grpc, common_pb2, orders_pb2,  # noqa: E402
+                         orders_pb2_grpc, suppliers_pb2, suppliers_pb2_grpc)
+
+TIMEOUT = 10
+SCALE = 1000000
+TOKEN = "sim-token-1"
+S = orders_pb2  # OrderState values live in common_pb2
+ADDRESS = common_pb2.Address(recipient_name="Ada Lovelace", phone="+44 20 7946 0000",
+                             country_code="GB", region="London", city="London",
+                             street="12 St James's Square", postal_code="SW1Y 4JH")
+
+
+def usd(units, nanos=0):
+    return common_pb2.Money(currency_code="USD", units=units, nanos=nanos)
+
+
+class World:
+    """A database, a simulator, a server with a fast workflow, a shop and clients."""
+
+    def __init__(self, name, scale=SCALE, sim_args=()):
+        self.db = harness.fresh_database(name)
+        self.sim = Sim(*sim_args, token=TOKEN)
+        self.server = harness.Server(self.db, workflow_time_scale=scale)
+        self.shop = harness.create_shop(self.db, name)
+        self.md = harness.auth(harness.create_api_key(self.db, self.shop))
+        self.ch = harness.channel(self.server.addr)
+        self.orders = orders_pb2_grpc.OrderServiceStub(self.ch)
+        self.suppliers = suppliers_pb2_grpc.SupplierServiceStub(self.ch)
+        self.catalog = catalog_pb2_grpc.CatalogServiceStub(self.ch)
+
+    def close(self):
+        self.ch.close()
+        rc = self.server.stop()
+        self.sim.stop()
+        if rc != 0:
+            raise AssertionError("dropshipd exited %s:\n%s" % (rc, self.server.log()))
+
+    def supplier(self, key, mode=common_pb2.PAYMENT_MODE_AUTO, due_s=3600):
+        s = suppliers_pb2.Supplier(
+            display_name="Sim " + key, default_currency_code="USD", payment_mode=mode,
+            adapter=suppliers_pb2.SupplierAdapterConfig(
+                kind=suppliers_pb2.SUPPLIER_ADAPTER_KIND_CONTRACT,
+                base_url="%s/suppliers/%s" % (self.sim.base, key), credential=TOKEN),
+            tracking=suppliers_pb2.TrackingConfig(
+                kind=suppliers_pb2.TRACKING_PROVIDER_KIND_CONTRACT,
+                base_url=self.sim.base + "/tracking", credential=TOKEN))
+        s.payment_due.seconds = due_s
+        r = self.suppliers.CreateSupplier(suppliers_pb2.CreateSupplierRequest(supplier=s),
+                                          metadata=self.md, timeout=TIMEOUT)
+        return r.supplier.id
+
+    def bind(self, shop_sku, supplier_id, supplier_sku, max_cost=usd(1000), priority=0):
+        b = catalog_pb2.Binding(shop_sku=shop_sku, supplier_id=supplier_id,
+                                supplier_sku=supplier_sku, max_cost=max_cost, priority=priority)
+        return self.catalog.CreateBinding(catalog_pb2.CreateBindingRequest(binding=b),
+                                          metadata=self.md, timeout=TIMEOUT).binding.id
+
+    def order(self, ext, lines, address=ADDRESS):
+        o = orders_pb2.Order(external_order_id=ext, currency_code="USD",
+                             shipping_address=address)
+        for i, (sku, qty) in enumerate(lines):
+            o.lines.add(line_id="L%d" % (i + 1), shop_sku=sku, quantity=qty,
+                        unit_price=usd(20))
+        return self.orders.CreateOrder(orders_pb2.CreateOrderRequest(order=o),
+                                       metadata=self.md, timeout=TIMEOUT).order
+
+    def get(self, oid):
+        return self.orders.GetOrder(orders_pb2.GetOrderRequest(order_id=oid),
+                                    metadata=self.md, timeout=TIMEOUT).order
+
+    def wait_state(self, oid, state, seconds=30):
+        deadline = time.monotonic() + seconds
+        o = self.get(oid)
+        while o.state != state:
+            if time.monotonic() > deadline:
+                raise AssertionError("order stayed %s (hold %s), wanted %s\n%s" % (
+                    common_pb2.OrderState.Name(o.state), o.hold, common_pb2.OrderState.Name(state),
+                    self.server.log()[-4000:]))
+            time.sleep(0.1)
+            o = self.get(oid)
+        return o
+
+    def history(self, oid):
+        return self.orders.GetOrderHistory(
+            orders_pb2.GetOrderHistoryRequest(order_id=oid, page_size=500),
+            metadata=self.md, timeout=TIMEOUT).events
+
+
+class LifecycleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.w = World("wf_lifecycle")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.close()
+
+    def test_one_order_runs_from_received_to_completed(self):
+        w = self.w
+        sup = w.supplier("acme")
+        w.bind("MUG", sup, "MUG-01")
+        o = w.order("life-1", [("MUG", 2)])
+        self.assertEqual(o.state, common_pb2.ORDER_STATE_RECEIVED)
+        done = w.wait_state(o.id, common_pb2.ORDER_STATE_COMPLETED)
+        self.assertEqual(len(done.supplier_orders), 1)
+        so = done.supplier_orders[0]
+        self.assertEqual(so.idempotency_key, "%s:%s" % (o.id, sup))
+        self.assertTrue(so.supplier_order_ref.startswith("SO-acme-"))
+        self.assertTrue(so.payment_proof.reference.startswith("TX-acme-"))
+        self.assertEqual(so.return_policy_source, common_pb2.RETURN_POLICY_SOURCE_ADAPTER)
+        self.assertTrue(so.return_address.city)
+        self.assertEqual(len(so.parcels), 1)
+        self.assertEqual(so.parcels[0].status, common_pb2.TRACKING_STATUS_DELIVERED)
+        self.assertGreaterEqual(len(so.parcels[0].checkpoints), 3)
+        states = [e.to_state for e in w.history(o.id)
+                  if e.type == orders_pb2.ORDER_EVENT_TYPE_STATE_CHANGED]
+        self.assertEqual(states, [common_pb2.ORDER_STATE_VERIFYING,
+                                  common_pb2.ORDER_STATE_PURCHASING,
+                                  common_pb2.ORDER_STATE_AWAITING_PAYMENT,
+                                  common_pb2.ORDER_STATE_AWAITING_SHIPMENT,
+                                  common_pb2.ORDER_STATE_IN_TRANSIT,
+                                  common_pb2.ORDER_STATE_DELIVERED,
+                                  common_pb2.ORDER_STATE_COMPLETED])
+        seqs = [e.sequence for e in w.history(o.id)]
+        self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
+
+    def test_split_order_two_suppliers_three_parcels_one_purchase_each(self):
+        w = self.w
+        a, b = w.supplier("north"), w.supplier("south")
+        w.bind("TEE-RED", a, "SPLIT-TEE-RED")
+        w.bind("TEE-BLUE", a, "SPLIT-TEE-BLUE")
+        w.bind("CAP", b, "CAP-01")
+        o = w.order("split-1", [("TEE-RED", 1), ("TEE-BLUE", 1), ("CAP", 3)])
+        done = w.wait_state(o.id, common_pb2.ORDER_STATE_COMPLETED)
+        by_supplier = {so.supplier_id: so for so in done.supplier_orders}
+        self.assertEqual(set(by_supplier), {a, b})
+        self.assertEqual(len(by_supplier[a].parcels), 2)
+        self.assertEqual(len(by_supplier[b].parcels), 1)
+        keys = w.sim.stats().get("orders_by_idempotency_key", {})
+        for sup in (a, b):
+            k = "%s:%s" % (o.id, sup)
+            self.assertEqual(keys[k]["orders_created"], 1, keys[k])
+        self.assertEqual(w.sim.stats().get("duplicates", 0), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
