@@ -8,14 +8,15 @@
  * itself once the database is back, with no restart.
  *
  * libpq errors are converted to ds_status here and nowhere else:
- *   connection failure, 08xxx, 57P01..57P03,
+ *   connection failure, 08xxx but 08P01, 57P01..57P03,
  *   25P03 (idle-in-transaction timeout)     -> DS_ERR_UNAVAILABLE
  *   53xxx (too many connections, ...)       -> DS_ERR_UNAVAILABLE
  *   57014 (statement timeout / cancel)       -> DS_ERR_DEADLINE
  *   23505 unique_violation                  -> DS_ERR_ALREADY_EXISTS
  *   40001, 40P01 (serialization, deadlock)  -> DS_ERR_ABORTED
  *   22xxx data exception (bad uuid text...)  -> DS_ERR_INVALID
- *   anything else                            -> DS_ERR_INTERNAL
+ *   anything else (08P01 protocol violation
+ *   included: a programming error)          -> DS_ERR_INTERNAL
  * The SQLSTATE and constraint name are kept in the store_conn for callers
  * that need to tell constraints apart (store_last_sqlstate, _constraint).
  *
@@ -95,6 +96,10 @@ void store_rollback(store_conn *c);
  * this connection, "" if none. Valid until the next call on c. */
 const char *store_last_sqlstate(const store_conn *c);
 const char *store_last_constraint(const store_conn *c);
+
+/* The one SQLSTATE -> ds_status mapping above, as a pure function ("" =
+ * no SQLSTATE at all, i.e. the connection failed). Any thread. */
+ds_status store_status_of_sqlstate(const char *sqlstate);
 
 /* The raw connection, for LISTEN/NOTIFY and COPY only. */
 PGconn *store_conn_pg(store_conn *c);

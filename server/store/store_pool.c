@@ -50,17 +50,18 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Does this SQLSTATE mean the connection or the server is gone? */
+/* Does this SQLSTATE mean the connection or the server is gone? 08P01
+ * (protocol violation, e.g. a wrong parameter count) is class 08 but the
+ * server keeps the session: it is a programming error, not an outage. */
 static bool sqlstate_is_disconnect(const char *st)
 {
     if (strncmp(st, "08", 2) == 0)
-        return true;
+        return strcmp(st, "08P01") != 0;
     return strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0 ||
            strcmp(st, "25P03") == 0;
 }
 
-/* The one SQLSTATE -> ds_status mapping (see store.h). */
-static ds_status status_of_sqlstate(const char *st)
+ds_status store_status_of_sqlstate(const char *st)
 {
     if (st[0] == '\0' || sqlstate_is_disconnect(st) || strncmp(st, "53", 2) == 0)
         return DS_ERR_UNAVAILABLE;
@@ -108,7 +109,7 @@ static ds_status conn_fail(store_conn *c, const PGresult *res, const char *what,
     one_line(msg, sizeof(msg), raw != NULL ? raw : PQerrorMessage(c->pg));
     if (PQstatus(c->pg) != CONNECTION_OK || sqlstate_is_disconnect(c->sqlstate))
         c->broken = true;
-    status = c->broken ? DS_ERR_UNAVAILABLE : status_of_sqlstate(c->sqlstate);
+    status = c->broken ? DS_ERR_UNAVAILABLE : store_status_of_sqlstate(c->sqlstate);
     if (status == DS_ERR_UNAVAILABLE)
         ds_error_set(err, status, "database unavailable: %s", msg);
     else
