@@ -39,6 +39,7 @@ void ds_error_clear(ds_error *err)
     err->status = DS_OK;
     err->message[0] = '\0';
     err->reason[0] = '\0';
+    err->n_meta = 0;
     err->n_violations = 0;
     err->dropped = 0;
 }
@@ -61,6 +62,17 @@ void ds_error_reason(ds_error *err, const char *reason)
     if (err == NULL)
         return;
     snprintf(err->reason, sizeof(err->reason), "%s", reason ? reason : "");
+}
+
+void ds_error_metadata(ds_error *err, const char *key, const char *value)
+{
+    ds_error_meta *m;
+
+    if (err == NULL || err->n_meta >= DS_ERROR_META_MAX)
+        return;
+    m = &err->meta[err->n_meta++];
+    snprintf(m->key, sizeof(m->key), "%s", key ? key : "");
+    snprintf(m->value, sizeof(m->value), "%s", value ? value : "");
 }
 
 void ds_error_violation(ds_error *err, const char *field, const char *fmt, ...)

@@ -41,8 +41,18 @@ enum {
     DS_ERROR_MSG_MAX = 512,
     DS_ERROR_FIELD_MAX = 128,
     DS_ERROR_VIOLATIONS_MAX = 16,
-    DS_ERROR_REASON_MAX = 64
+    DS_ERROR_REASON_MAX = 64,
+    DS_ERROR_META_MAX = 4,
+    DS_ERROR_META_KEY_MAX = 32,
+    DS_ERROR_META_VALUE_MAX = 128
 };
+
+/* One google.rpc.ErrorInfo.metadata entry ("order_id" -> the existing
+ * order's id). */
+typedef struct ds_error_meta {
+    char key[DS_ERROR_META_KEY_MAX];
+    char value[DS_ERROR_META_VALUE_MAX];
+} ds_error_meta;
 
 /* One google.rpc.BadRequest.FieldViolation. `field` is the proto3 JSON path
  * of the offending field ("address.postal_code" style, snake_case as in the
@@ -59,6 +69,8 @@ typedef struct ds_error {
     ds_status status;
     char message[DS_ERROR_MSG_MAX];
     char reason[DS_ERROR_REASON_MAX]; /* google.rpc.ErrorInfo.reason, "" if none */
+    int n_meta;                       /* ErrorInfo.metadata entries (sent with a reason) */
+    ds_error_meta meta[DS_ERROR_META_MAX];
     int n_violations;
     int dropped;
     ds_violation violations[DS_ERROR_VIOLATIONS_MAX];
@@ -74,6 +86,10 @@ ds_status ds_error_set(ds_error *err, ds_status st, const char *fmt, ...)
 
 /* Set the machine-readable ErrorInfo reason ("ETAG_MISMATCH"). */
 void ds_error_reason(ds_error *err, const char *reason);
+
+/* Add an ErrorInfo metadata entry (sent only when a reason is set). Entries
+ * beyond DS_ERROR_META_MAX are ignored; long keys/values are cut. */
+void ds_error_metadata(ds_error *err, const char *key, const char *value);
 
 /* Append a field violation (printf-style description). Does not change the
  * status; validators collect all violations, then call ds_error_set once. */

@@ -82,9 +82,20 @@ static bool pack_bad_request(Google__Protobuf__Any *any, const ds_error *err)
 static bool pack_error_info(Google__Protobuf__Any *any, const ds_error *err, const char *domain)
 {
     Google__Rpc__ErrorInfo ei = GOOGLE__RPC__ERROR_INFO__INIT;
+    Google__Rpc__ErrorInfo__MetadataEntry entries[DS_ERROR_META_MAX];
+    Google__Rpc__ErrorInfo__MetadataEntry *entryp[DS_ERROR_META_MAX];
+    int n = err->n_meta < DS_ERROR_META_MAX ? err->n_meta : DS_ERROR_META_MAX;
 
+    for (int i = 0; i < n; i++) {
+        google__rpc__error_info__metadata_entry__init(&entries[i]);
+        entries[i].key = (char *)err->meta[i].key;
+        entries[i].value = (char *)err->meta[i].value;
+        entryp[i] = &entries[i];
+    }
     ei.reason = (char *)err->reason;
     ei.domain = (char *)domain;
+    ei.n_metadata = (size_t)n;
+    ei.metadata = entryp;
     return pack_any(any, "type.googleapis.com/google.rpc.ErrorInfo", &ei.base);
 }
 

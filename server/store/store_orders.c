@@ -412,6 +412,7 @@ static ds_status duplicate_external(store_conn *c, const store_order_new *in,
     if (st == DS_OK && PQntuples(res) > 0) {
         snprintf(dup_order_id, UUID_LEN + 1, "%s", store_row_text(res, 0, 0));
         ds_error_reason(err, "DUPLICATE_EXTERNAL_ORDER_ID");
+        ds_error_metadata(err, "order_id", dup_order_id);
         st = ds_error_set(err, DS_ERR_ALREADY_EXISTS,
                           "external_order_id \"%s\" is already used by order %s",
                           in->order->external_order_id, dup_order_id);

@@ -235,7 +235,9 @@ class OrdersApi(unittest.TestCase):
         before = self.counts()
         err = self.assert_code(grpc.StatusCode.ALREADY_EXISTS, self.create,
                                order("DUP-1", buyer_note="other"))
-        self.assertEqual(harness.error_info(err).reason, "DUPLICATE_EXTERNAL_ORDER_ID")
+        info = harness.error_info(err)
+        self.assertEqual(info.reason, "DUPLICATE_EXTERNAL_ORDER_ID")
+        self.assertEqual(dict(info.metadata), {"order_id": first.id})
         self.assertIn(first.id, err.details())
         self.assertEqual(self.counts(), before)
         # another shop may use the same external id
