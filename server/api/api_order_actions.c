@@ -121,16 +121,22 @@ static ds_status run_tx(rpc_ctx *ctx, void *svc, const char *order_id, int64_t v
     return st;
 }
 
-/* Run the action and answer with the order; `set` stores it in the
- * response message created by `init`. */
-static ds_status respond(rpc_ctx *ctx, void *svc, const char *order_id,
-                         Dropship__V1__Order ***slot, ProtobufCMessage *msg,
-                         ProtobufCMessage **resp, ds_error *err)
+/* After validation (st): run fn in a transaction, then answer with the
+ * order as the field "order" of a new response of type d. */
+static ds_status finish(rpc_ctx *ctx, void *svc, ds_status st, const char *order_id,
+                        int64_t version, act_fn fn, const void *req,
+                        const ProtobufCMessageDescriptor *d, ProtobufCMessage **resp,
+                        ds_error *err)
 {
-    ds_status st = api_order_read(pool_of(svc), ctx->deadline_ms, who(ctx)->shop_id, order_id,
-                                  ctx->arena, *slot, err);
+    Dropship__V1__Order *order = NULL;
 
-    *resp = msg;
+    if (st == DS_OK)
+        st = run_tx(ctx, svc, order_id, version, fn, req, err);
+    if (st == DS_OK)
+        st = api_order_read(pool_of(svc), ctx->deadline_ms, who(ctx)->shop_id, order_id,
+                            ctx->arena, &order, err);
+    if (st == DS_OK)
+        st = api_respond(ctx->arena, d, "order", order, resp, err);
     return st;
 }
 
@@ -203,8 +209,6 @@ ds_status api_cancel_order(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufC
                            ds_error *err, void *svc)
 {
     const Dropship__V1__CancelOrderRequest *req = (const void *)req_;
-    Dropship__V1__CancelOrderResponse *out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    Dropship__V1__Order **slot;
     int64_t version = 0;
     ds_status st;
 
@@ -213,15 +217,8 @@ ds_status api_cancel_order(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufC
         av_text(err, "reason", req->reason, NOTE_MAX, true);
     api_etag_parse(err, "etag", req->etag, &version);
     st = api_validate_done(err, "request");
-    if (st == DS_OK && out == NULL)
-        st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    if (st == DS_OK)
-        st = run_tx(ctx, svc, req->order_id, version, cancel_act, req, err);
-    if (st != DS_OK)
-        return st;
-    dropship__v1__cancel_order_response__init(out);
-    slot = &out->order;
-    return respond(ctx, svc, req->order_id, &slot, &out->base, resp, err);
+    return finish(ctx, svc, st, req->order_id, version, cancel_act, req,
+                  &dropship__v1__cancel_order_response__descriptor, resp, err);
 }
 
 /* ---- ResolveHold ---- */
@@ -393,8 +390,6 @@ ds_status api_resolve_hold(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufC
                            ds_error *err, void *svc)
 {
     const Dropship__V1__ResolveHoldRequest *req = (const void *)req_;
-    Dropship__V1__ResolveHoldResponse *out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    Dropship__V1__Order **slot;
     int64_t version = 0;
     ds_status st;
 
@@ -407,15 +402,8 @@ ds_status api_resolve_hold(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufC
     else
         check_resolution(err, req);
     st = api_validate_done(err, "request");
-    if (st == DS_OK && out == NULL)
-        st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    if (st == DS_OK)
-        st = run_tx(ctx, svc, req->order_id, version, resolve_act, req, err);
-    if (st != DS_OK)
-        return st;
-    dropship__v1__resolve_hold_response__init(out);
-    slot = &out->order;
-    return respond(ctx, svc, req->order_id, &slot, &out->base, resp, err);
+    return finish(ctx, svc, st, req->order_id, version, resolve_act, req,
+                  &dropship__v1__resolve_hold_response__descriptor, resp, err);
 }
 
 /* ---- RecordPaymentProof ---- */
@@ -528,8 +516,6 @@ ds_status api_record_payment_proof(rpc_ctx *ctx, const ProtobufCMessage *req_,
                                    ProtobufCMessage **resp, ds_error *err, void *svc)
 {
     const Dropship__V1__RecordPaymentProofRequest *req = (const void *)req_;
-    Dropship__V1__RecordPaymentProofResponse *out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    Dropship__V1__Order **slot;
     ds_status st;
 
     av_uuid(err, "order_id", req->order_id);
@@ -538,15 +524,8 @@ ds_status api_record_payment_proof(rpc_ctx *ctx, const ProtobufCMessage *req_,
         av_text(err, "supplier_order_ref", req->supplier_order_ref, REF_MAX, false);
     check_proof(err, req->proof);
     st = api_validate_done(err, "request");
-    if (st == DS_OK && out == NULL)
-        st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    if (st == DS_OK)
-        st = run_tx(ctx, svc, req->order_id, 0, proof_act, req, err);
-    if (st != DS_OK)
-        return st;
-    dropship__v1__record_payment_proof_response__init(out);
-    slot = &out->order;
-    return respond(ctx, svc, req->order_id, &slot, &out->base, resp, err);
+    return finish(ctx, svc, st, req->order_id, 0, proof_act, req,
+                  &dropship__v1__record_payment_proof_response__descriptor, resp, err);
 }
 
 /* ---- RecordShipment ---- */
@@ -624,23 +603,14 @@ ds_status api_record_shipment(rpc_ctx *ctx, const ProtobufCMessage *req_, Protob
                               ds_error *err, void *svc)
 {
     const Dropship__V1__RecordShipmentRequest *req = (const void *)req_;
-    Dropship__V1__RecordShipmentResponse *out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    Dropship__V1__Order **slot;
     ds_status st;
 
     av_uuid(err, "order_id", req->order_id);
     av_uuid(err, "supplier_id", req->supplier_id);
     check_parcels(err, req);
     st = api_validate_done(err, "request");
-    if (st == DS_OK && out == NULL)
-        st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    if (st == DS_OK)
-        st = run_tx(ctx, svc, req->order_id, 0, shipment_act, req, err);
-    if (st != DS_OK)
-        return st;
-    dropship__v1__record_shipment_response__init(out);
-    slot = &out->order;
-    return respond(ctx, svc, req->order_id, &slot, &out->base, resp, err);
+    return finish(ctx, svc, st, req->order_id, 0, shipment_act, req,
+                  &dropship__v1__record_shipment_response__descriptor, resp, err);
 }
 
 /* ---- RefreshTracking ---- */
@@ -669,19 +639,10 @@ ds_status api_refresh_tracking(rpc_ctx *ctx, const ProtobufCMessage *req_,
                                ProtobufCMessage **resp, ds_error *err, void *svc)
 {
     const Dropship__V1__RefreshTrackingRequest *req = (const void *)req_;
-    Dropship__V1__RefreshTrackingResponse *out = ds_arena_alloc(ctx->arena, sizeof(*out));
-    Dropship__V1__Order **slot;
     ds_status st;
 
     av_uuid(err, "order_id", req->order_id);
     st = api_validate_done(err, "request");
-    if (st == DS_OK && out == NULL)
-        st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    if (st == DS_OK)
-        st = run_tx(ctx, svc, req->order_id, 0, refresh_act, req, err);
-    if (st != DS_OK)
-        return st;
-    dropship__v1__refresh_tracking_response__init(out);
-    slot = &out->order;
-    return respond(ctx, svc, req->order_id, &slot, &out->base, resp, err);
+    return finish(ctx, svc, st, req->order_id, 0, refresh_act, req,
+                  &dropship__v1__refresh_tracking_response__descriptor, resp, err);
 }
