@@ -3,6 +3,7 @@
 #include "api_catalog.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -11,9 +12,13 @@
 #include "api_util.h"
 #include "api_validate.h"
 #include "dropship/v1/catalog.pb-c.h"
+#include "ds_log.h"
 #include "store_bindings.h"
+#include "store_offers.h"
+#include "wf_offer_sync.h"
 
 enum { SKU_MAX = 100, VARIANT_MAX = 200, TITLE_MAX = 200, REQUEST_ID_MAX = 100 };
+enum { SYNC_SUPPLIERS_MAX = 1000 }; /* suppliers one SyncOffers call syncs */
 
 /* ---- validation ---- */
 
@@ -176,6 +181,24 @@ static ds_status currency_violation(ds_error *err, const char *currency)
     return api_validate_done(err, "binding");
 }
 
+/* Make sure the supplier has a periodic offer sync (due now when new).
+ * Best effort: the binding exists either way and the next start seeds. */
+static void seed_sync(store_pool *p, int64_t deadline_ms, const char *shop, const char *supplier_id)
+{
+    store_conn *c = NULL;
+    ds_error e;
+    ds_status st;
+
+    ds_error_clear(&e);
+    st = store_acquire(p, deadline_ms, &c, &e);
+    if (st == DS_OK)
+        st = wf_offer_seed(c, shop, supplier_id, 0, &e);
+    if (st != DS_OK)
+        DS_WARN("catalog", "cannot schedule the offer sync of supplier %s: %s", supplier_id,
+                e.message);
+    store_release(p, c);
+}
+
 static ds_status create_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufCMessage **resp,
                                 ds_error *err, void *svc)
 {
@@ -203,6 +226,8 @@ static ds_status create_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, Prot
         return currency_violation(err, currency);
     if (st != DS_OK)
         return st;
+    if (!replayed)
+        seed_sync(pool_of(svc), ctx->deadline_ms, shop_of(ctx), req->binding->supplier_id);
     return api_respond(ctx->arena, &dropship__v1__create_binding_response__descriptor, "binding",
                        present(ctx->arena, &row), resp, err);
 }
@@ -381,11 +406,92 @@ static ds_status delete_binding(rpc_ctx *ctx, const ProtobufCMessage *req_, Prot
     return DS_OK;
 }
 
+/* One supplier's result as a message in the arena. */
+static Dropship__V1__SupplierOfferSync *sync_result(ds_arena *a, const char *supplier_id,
+                                                    const wf_offer_result *r)
+{
+    Dropship__V1__SupplierOfferSync *m = ds_arena_alloc(a, sizeof(*m));
+
+    if (m == NULL)
+        return NULL;
+    dropship__v1__supplier_offer_sync__init(m);
+    m->supplier_id = ds_arena_strdup(a, supplier_id);
+    m->binding_count = r->bindings;
+    m->synced_count = r->synced;
+    m->failed_count = r->failed;
+    m->changed_count = r->changed;
+    m->held_order_count = r->held;
+    m->resumed_order_count = r->resumed;
+    m->skipped = r->skipped;
+    m->error = ds_arena_strdup(a, r->error);
+    return m->supplier_id != NULL && m->error != NULL ? m : NULL;
+}
+
+/* The suppliers to sync (NOT_FOUND for an unknown supplier_id). */
+static ds_status sync_targets(store_pool *p, int64_t deadline_ms, const char *shop,
+                              const char *supplier_id, store_offer_supplier *out, size_t *n,
+                              ds_error *err)
+{
+    store_so_supplier *s = calloc(1, sizeof(*s));
+    store_conn *c = NULL;
+    ds_status st = s != NULL ? store_acquire(p, deadline_ms, &c, err)
+                             : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+
+    if (st == DS_OK && supplier_id != NULL)
+        st = store_so_supplier_get(c, shop, supplier_id, s, err);
+    if (st == DS_OK)
+        st = store_offer_suppliers(c, shop, supplier_id, out, SYNC_SUPPLIERS_MAX, n, err);
+    store_release(p, c);
+    if (s != NULL)
+        memset(s, 0, sizeof(*s)); /* credentials */
+    free(s);
+    return st;
+}
+
+static int by_supplier(const void *a, const void *b)
+{
+    return strcmp(((const store_offer_supplier *)a)->supplier_id,
+                  ((const store_offer_supplier *)b)->supplier_id);
+}
+
 static ds_status sync_offers(rpc_ctx *ctx, const ProtobufCMessage *req_, ProtobufCMessage **resp,
                              ds_error *err, void *svc)
 {
-    (void)ctx, (void)req_, (void)resp, (void)svc;
-    return ds_error_set(err, DS_ERR_UNIMPLEMENTED, "offer sync arrives with the workflow engine");
+    const Dropship__V1__SyncOffersRequest *req = (const void *)req_;
+    const char *supplier = req->supplier_id[0] != '\0' ? req->supplier_id : NULL;
+    store_offer_supplier *t = ds_arena_alloc(ctx->arena, SYNC_SUPPLIERS_MAX * sizeof(*t));
+    Dropship__V1__SyncOffersResponse *out = ds_arena_alloc(ctx->arena, sizeof(*out));
+    size_t n = 0;
+    ds_status st;
+
+    if (supplier != NULL)
+        av_uuid(err, "supplier_id", supplier);
+    st = api_validate_done(err, "request");
+    if (st == DS_OK && (t == NULL || out == NULL))
+        st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    if (st == DS_OK)
+        st = sync_targets(pool_of(svc), ctx->deadline_ms, shop_of(ctx), supplier, t, &n, err);
+    if (st == DS_OK) {
+        dropship__v1__sync_offers_response__init(out);
+        qsort(t, n, sizeof(*t), by_supplier);
+        out->results = ds_arena_alloc(ctx->arena, (n + 1) * sizeof(*out->results));
+        if (out->results == NULL)
+            st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; st == DS_OK && i < n; i++) {
+        wf_offer_result r;
+        st = wf_offer_sync_now(shop_of(ctx), t[i].supplier_id, &r, err);
+        if (st == DS_OK)
+            out->results[out->n_results] = sync_result(ctx->arena, t[i].supplier_id, &r);
+        if (st == DS_OK && out->results[out->n_results++] == NULL)
+            st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    }
+    if (st == DS_ERR_NOT_FOUND && supplier != NULL)
+        return api_not_found(err, "supplier", supplier);
+    if (st != DS_OK)
+        return st;
+    *resp = &out->base;
+    return DS_OK;
 }
 
 const rpc_method_impl api_catalog_methods[] = {

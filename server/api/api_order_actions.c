@@ -332,12 +332,14 @@ static ds_status apply_resolution(store_conn *tx, const rpc_ctx *ctx, const char
 }
 
 /* Where the order resumes: its held state, except that a refused
- * cancellation gives the cancellation up, and a rejected purchase is
- * planned again from verify. */
+ * cancellation gives the cancellation up, and a purchase that was refused
+ * (rejected, out of stock) or held for its offer is planned again from
+ * verify (the refused supplier order has no line any more otherwise). */
 static int32_t resume_state(store_conn *tx, const char *shop, const char *order_id,
                             const wf_order_cur *cur, ds_status *st, ds_error *err)
 {
-    if (cur->hold_reason == H_REJECTED && cur->held_state == S_PURCHASING) {
+    if ((cur->hold_reason == H_REJECTED || cur->hold_reason == H_OOS ||
+         cur->hold_reason == H_PRICE) && cur->held_state == S_PURCHASING) {
         *st = store_so_drop_unplaced(tx, shop, order_id, err);
         return S_VERIFYING;
     }

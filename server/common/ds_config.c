@@ -63,6 +63,15 @@ static const cfg_row rows[] = {
     {"workflow-workers", "DROPSHIP_WORKFLOW_WORKERS", CFG_INT, "4", "N",
      "order workflow task threads (0 = no workflow in this process)",
      INT(workflow_workers, 0, 256)},
+    {"offer-sync-interval-s", "DROPSHIP_OFFER_SYNC_INTERVAL_S", CFG_INT, "900", "S",
+     "offer sync period per supplier (divided by the workflow time scale)",
+     INT(offer_sync_s, 1, 604800)},
+    {"workflow-purchase-attempts", "DROPSHIP_WORKFLOW_PURCHASE_ATTEMPTS", CFG_INT, "8", "N",
+     "tries of an order's purchase before it is held SUPPLIER_UNAVAILABLE",
+     INT(workflow_purchase_attempts, 1, 1000)},
+    {"workflow-step-attempts", "DROPSHIP_WORKFLOW_STEP_ATTEMPTS", CFG_INT, "12", "N",
+     "tries of the other order steps (payment, tracking, ...) before a STEP_FAILED hold",
+     INT(workflow_step_attempts, 1, 1000)},
 };
 
 enum { N_ROWS = sizeof(rows) / sizeof(rows[0]) };

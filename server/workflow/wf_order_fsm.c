@@ -156,9 +156,12 @@ static ds_status check_move(const wf_order_cur *cur, const wf_order_change *ch, 
         return DS_OK; /* an event only */
     if (cur->state == S_ON_HOLD && ch->to == cur->held_state)
         return DS_OK;
-    /* a rejected purchase is planned again from verify */
+    /* a purchase refused (rejected, out of stock) or held for its offer is
+     * planned again from verify */
     if (cur->state == S_ON_HOLD && cur->held_state == S_PURCHASING && ch->to == S_VERIFYING &&
-        cur->hold_reason == DROPSHIP__V1__HOLD_REASON__HOLD_REASON_SUPPLIER_REJECTED)
+        (cur->hold_reason == DROPSHIP__V1__HOLD_REASON__HOLD_REASON_SUPPLIER_REJECTED ||
+         cur->hold_reason == DROPSHIP__V1__HOLD_REASON__HOLD_REASON_OUT_OF_STOCK ||
+         cur->hold_reason == DROPSHIP__V1__HOLD_REASON__HOLD_REASON_PRICE_CHANGED))
         return DS_OK;
     /* a refused cancellation is given up: the order goes on after purchase */
     if (cur->state == S_ON_HOLD && ch->to == S_AWAIT_PAY &&

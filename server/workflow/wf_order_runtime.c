@@ -6,14 +6,26 @@
 #include <string.h>
 
 #include "ds_log.h"
+#include "wf_offer_sync.h"
 #include "wf_order_fsm.h"
 #include "wf_order_steps.h"
+#include "wf_case_tasks.h"
+
+enum { DEFAULT_PURCHASE_ATTEMPTS = 8, DEFAULT_STEP_ATTEMPTS = 12 };
 
 static _Atomic int time_scale = 1;
+static _Atomic int purchase_attempts = DEFAULT_PURCHASE_ATTEMPTS;
+static _Atomic int step_attempts = DEFAULT_STEP_ATTEMPTS;
 
 int wf_order_time_scale(void)
 {
     return time_scale;
+}
+
+int wf_order_max_attempts(const char *kind)
+{
+    return kind != NULL && strcmp(kind, WF_ORDER_KIND_PURCHASE) == 0 ? purchase_attempts
+                                                                     : step_attempts;
 }
 
 struct wf_order_runtime {
@@ -33,6 +45,9 @@ void wf_order_settings_default(wf_order_settings *s)
     s->track_poll_near_ms = 3600000LL;
     s->track_poll_max_ms = 24 * 3600000LL;
     s->return_window_ms = 7 * 86400000LL;
+    s->offer_sync_ms = 900000LL;
+    s->purchase_attempts = DEFAULT_PURCHASE_ATTEMPTS;
+    s->step_attempts = DEFAULT_STEP_ATTEMPTS;
 }
 
 ds_status wf_order_on_created(store_conn *tx, const char *shop_id, const char *order_id,
@@ -48,8 +63,9 @@ static ds_status register_kinds(wf_order_runtime *rt, ds_error *err)
         {WF_ORDER_KIND_PURCHASE, wf_step_purchase, wf_step_purchase_exhausted, &rt->env, 0},
         {WF_ORDER_KIND_PAYMENT, wf_step_payment, wf_step_failed_exhausted, &rt->env, 0},
         {WF_ORDER_KIND_PAYMENT_TIMER, wf_step_payment_timer, NULL, &rt->env, 0},
-        {WF_ORDER_KIND_RETURN_ADDRESS, wf_step_return_address, NULL, &rt->env, 0},
-        {WF_ORDER_KIND_TRACKING, wf_step_tracking, NULL, &rt->env, 0},
+        {WF_ORDER_KIND_RETURN_ADDRESS, wf_step_return_address, wf_step_failed_exhausted,
+         &rt->env, 0},
+        {WF_ORDER_KIND_TRACKING, wf_step_tracking, wf_step_failed_exhausted, &rt->env, 0},
         {WF_ORDER_KIND_COMPLETE, wf_step_complete, NULL, &rt->env, 0},
         {WF_ORDER_KIND_CANCEL, wf_step_cancel, wf_step_failed_exhausted, &rt->env, 0},
     };
@@ -57,6 +73,10 @@ static ds_status register_kinds(wf_order_runtime *rt, ds_error *err)
 
     for (size_t i = 0; st == DS_OK && i < sizeof(kinds) / sizeof(kinds[0]); i++)
         st = wf_engine_register(rt->engine, &kinds[i], err);
+    if (st == DS_OK) /* after-sales case kinds (wf_case_tasks.h) */
+        st = wf_case_register(rt->engine, &rt->env, err);
+    if (st == DS_OK) /* offer sync per supplier (wf_offer_sync.h) */
+        st = wf_offer_register(rt->engine, &rt->env, err);
     return st;
 }
 
@@ -89,6 +109,9 @@ wf_order_runtime *wf_order_runtime_start(store_pool *pool, const char *conninfo,
         wf_engine_start(rt->engine, err) != DS_OK)
         goto fail;
     time_scale = s->time_scale > 0 ? s->time_scale : 1;
+    purchase_attempts = s->purchase_attempts > 0 ? s->purchase_attempts
+                                                 : DEFAULT_PURCHASE_ATTEMPTS;
+    step_attempts = s->step_attempts > 0 ? s->step_attempts : DEFAULT_STEP_ATTEMPTS;
     DS_INFO("workflow", "order workflow started (time scale %d)", s->time_scale);
     return rt;
 fail:
@@ -100,6 +123,7 @@ void wf_order_runtime_stop(wf_order_runtime *rt, int grace_ms)
 {
     if (rt == NULL)
         return;
+    wf_offer_unregister();
     if (rt->engine != NULL)
         wf_engine_stop(rt->engine, grace_ms);
     wf_engine_free(rt->engine);

@@ -28,6 +28,11 @@ typedef struct wf_order_settings {
     int64_t track_poll_near_ms;  /* out for delivery / pickup / failed attempt (1 h) */
     int64_t track_poll_max_ms;   /* slowest poll when nothing changes (24 h) */
     int64_t return_window_ms;    /* when no return rules are bound (7 days) */
+    int64_t offer_sync_ms;       /* offer sync interval per supplier (15 min) */
+    int purchase_attempts;       /* tries of the purchase step before the order is held
+                                    SUPPLIER_UNAVAILABLE (8); 0 = default */
+    int step_attempts;           /* tries of every other step (payment, return address,
+                                    tracking, cancel, verify) before STEP_FAILED (12) */
 } wf_order_settings;
 
 void wf_order_settings_default(wf_order_settings *s);
@@ -47,6 +52,10 @@ void wf_order_runtime_stop(wf_order_runtime *rt, int grace_ms);
 /* The time scale of the running workflow (1 when none runs), for callers
  * that schedule timers (ResolveHold restarting the payment timer). */
 int wf_order_time_scale(void);
+
+/* Attempts a task of order step `kind` gets (the running workflow's
+ * purchase_attempts / step_attempts; the defaults when none runs). */
+int wf_order_max_attempts(const char *kind);
 
 /* Start the workflow of an order just created in tx (CreateOrder's
  * transaction): schedules its verify step. */

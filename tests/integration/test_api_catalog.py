@@ -294,11 +294,23 @@ class CatalogServiceTest(unittest.TestCase):
                    key="dsk_" + "B" * 43)
         self.assertEqual(self.rows(), before)
 
-    def test_sync_offers_is_not_there_yet(self):
-        e = self.fails(grpc.StatusCode.UNIMPLEMENTED, self.call, "SyncOffers",
-                       catalog_pb2.SyncOffersRequest())
-        self.assertIn("workflow engine", e.details())
-
+    def test_sync_offers_skips_manual_suppliers_and_checks_its_input(self):
+        b = self.create(self.binding("SYNC-MANUAL"))
+        r = self.call("SyncOffers", catalog_pb2.SyncOffersRequest(supplier_id=self.supplier_id))
+        self.assertEqual([x.supplier_id for x in r.results], [self.supplier_id])
+        self.assertTrue(r.results[0].skipped, r)
+        self.assertEqual(r.results[0].synced_count, 0)
+        self.assertFalse(self.get(b.id).HasField("last_offer"))
+        e = self.fails(grpc.StatusCode.INVALID_ARGUMENT, self.call, "SyncOffers",
+                       catalog_pb2.SyncOffersRequest(supplier_id="nope"))
+        self.assertEqual(set(harness.field_violations(e)), {"supplier_id"})
+        # another shop's supplier and an unknown one are not found
+        for sid in (self.other_supplier_id, str(uuid.uuid4())):
+            self.fails(grpc.StatusCode.NOT_FOUND, self.call, "SyncOffers",
+                       catalog_pb2.SyncOffersRequest(supplier_id=sid))
+        # the whole shop: only its own suppliers with bindings
+        r = self.call("SyncOffers", catalog_pb2.SyncOffersRequest())
+        self.assertEqual([x.supplier_id for x in r.results], [self.supplier_id])
 
 if __name__ == "__main__":
     unittest.main()

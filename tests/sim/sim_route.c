@@ -10,6 +10,7 @@
 #include "sim_config.h"
 #include "sim_faults.h"
 #include "sim_idem.h"
+#include "sim_sku.h"
 #include "sim_order.h"
 #include "sim_stats.h"
 #include "sim_supplier.h"
@@ -53,6 +54,7 @@ static void reset_locked(void)
     sim_17track_reset();
     sim_stats_reset();
     sim_faults_reset(sim_cfg.seed);
+    sim_sku_reset();
 }
 
 void sim_route_reset(void)
@@ -104,6 +106,8 @@ static void control(sim_req *req, sim_resp *resp)
     } else if (post && strcmp(req->path, "/_sim/reset") == 0) {
         reset_locked();
         sim_resp_set(resp, 200, json_pack("{s:b}", "reset", 1));
+    } else if (get && strcmp(req->path, "/_sim/faults/log") == 0) {
+        sim_resp_set(resp, 200, sim_faults_log_json());
     } else if (get && strcmp(req->path, "/_sim/faults") == 0) {
         sim_resp_set(resp, 200, json_pack("{s:o}", "faults", sim_faults_list()));
     } else if (post && strcmp(req->path, "/_sim/faults") == 0) {
@@ -111,6 +115,8 @@ static void control(sim_req *req, sim_resp *resp)
     } else if (strcmp(req->method, "DELETE") == 0 && strcmp(req->path, "/_sim/faults") == 0) {
         sim_faults_reset(sim_cfg.seed);
         sim_resp_set(resp, 200, json_pack("{s:[]}", "faults"));
+    } else if (strcmp(req->path, "/_sim/skus") == 0) {
+        sim_sku_control(req, resp);
     } else if (get && strcmp(req->path, "/_sim/health") == 0) {
         sim_resp_set(resp, 200, json_pack("{s:s}", "status", "ok"));
     } else {

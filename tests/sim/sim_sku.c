@@ -7,9 +7,11 @@
 #include <jansson.h>
 
 #include "sim_config.h"
+#include "sim_http.h"
 #include "sim_json.h"
 
-static json_t *scenario; /* {"skus":{...}}; read-only once serving */
+static json_t *scenario;  /* {"skus":{...}}; read-only once serving */
+static json_t *overrides; /* {"SKU":{"stock":N,"cost_cents":N}}; under the world lock */
 
 static const char *const stage_names[SIM_ST_COUNT_] = {"info_received",  "picked_up",
                                                        "departed",       "customs",
@@ -124,10 +126,24 @@ static void apply_scenario(const char *sku, sim_sku_rule *r)
         apply_path(json_object_get(o, "path"), r);
 }
 
+/* Apply the runtime overrides set through POST /_sim/skus. */
+static void apply_override(const char *sku, sim_sku_rule *r)
+{
+    json_t *o = json_object_get(overrides, sku);
+    json_t *stock = json_object_get(o, "stock");
+    json_t *cost = json_object_get(o, "cost_cents");
+
+    if (json_is_integer(stock))
+        r->stock = (int)json_integer_value(stock);
+    if (json_is_integer(cost))
+        r->cost_cents = r->raised_cents = json_integer_value(cost);
+}
+
 void sim_sku_rule_get(const char *sku, sim_sku_rule *out)
 {
     rule_from_prefix(sku, out);
     apply_scenario(sku, out);
+    apply_override(sku, out);
     if (out->deliver_polls < out->path_len)
         out->deliver_polls = out->path_len;
 }
@@ -189,4 +205,82 @@ bool sim_sku_load(const char *file, char *err, size_t errlen)
 const json_t *sim_scenario_get(const char *section, const char *key)
 {
     return json_object_get(json_object_get(scenario, section), key);
+}
+
+/* Check one override entry; the new fields into `into`. */
+static bool override_entry(const json_t *req, json_t *into, char *err, size_t errlen)
+{
+    long long v;
+    json_t *cost = json_object_get(req, "cost");
+
+    if (json_object_get(req, "stock") != NULL) {
+        if (!simj_int(req, "stock", 0, 1000000, &v)) {
+            snprintf(err, errlen, "stock: a whole number 0..1000000");
+            return false;
+        }
+        json_object_set_new(into, "stock", json_integer(v));
+    }
+    if (cost != NULL) {
+        if (!simj_money_cents(cost, &v) || v <= 0) {
+            snprintf(err, errlen, "cost: a Money above zero with whole cents");
+            return false;
+        }
+        json_object_set_new(into, "cost_cents", json_integer(v));
+    }
+    return true;
+}
+
+bool sim_sku_set_json(const json_t *req, char *err, size_t errlen)
+{
+    const char *sku = json_string_value(json_object_get(req, "sku"));
+    json_t *entry;
+    bool ok;
+
+    if (sku == NULL || sku[0] == '\0' || strlen(sku) > 100) {
+        snprintf(err, errlen, "sku: 1..100 characters required");
+        return false;
+    }
+    if (overrides == NULL)
+        overrides = json_object();
+    entry = json_deep_copy(json_object_get(overrides, sku));
+    if (entry == NULL)
+        entry = json_object();
+    ok = overrides != NULL && entry != NULL && override_entry(req, entry, err, errlen);
+    if (ok && json_object_size(overrides) >= SIM_OVERRIDES_MAX &&
+        json_object_get(overrides, sku) == NULL) {
+        snprintf(err, errlen, "at most %d SKU overrides", SIM_OVERRIDES_MAX);
+        ok = false;
+    }
+    if (ok)
+        json_object_set(overrides, sku, entry);
+    json_decref(entry);
+    return ok;
+}
+
+json_t *sim_sku_overrides_json(void)
+{
+    return overrides != NULL ? json_deep_copy(overrides) : json_object();
+}
+
+void sim_sku_reset(void)
+{
+    json_decref(overrides);
+    overrides = NULL;
+}
+
+void sim_sku_control(sim_req *req, sim_resp *resp)
+{
+    char err[256] = "";
+
+    if (strcmp(req->method, "POST") == 0 &&
+        (!json_is_object(req->json) || !sim_sku_set_json(req->json, err, sizeof err))) {
+        sim_resp_error(resp, 400, "INVALID_ARGUMENT", "%s",
+                       err[0] != '\0' ? err : "body: {\"sku\",\"stock\",\"cost\"}");
+        return;
+    }
+    if (strcmp(req->method, "POST") != 0 && strcmp(req->method, "GET") != 0) {
+        sim_resp_error(resp, 405, "METHOD_NOT_ALLOWED", "GET or POST /_sim/skus");
+        return;
+    }
+    sim_resp_set(resp, 200, json_pack("{s:o}", "skus", sim_sku_overrides_json()));
 }

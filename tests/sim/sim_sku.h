@@ -21,7 +21,12 @@
  *     "path":["info_received","picked_up","lost"]}},
  *  "suppliers":{"acme":{"address":{...},"rules":{...}}}}
  * (a supplier entry replaces its generated return policy).
- * Threads: sim_sku_load before serving; sim_sku_rule from any thread.
+ * Runtime overrides (POST /_sim/skus, tests): {"sku":"ABC-1","stock":0,
+ * "cost":Money} replaces the stock and/or the cost (both before and after
+ * the first offer read) of that exact SKU in every supplier, on top of
+ * the prefix rules and the scenario, until /_sim/reset.
+ * Threads: sim_sku_load before serving; sim_sku_rule_get and the override
+ * functions under the simulator's world lock.
  */
 #ifndef SIM_SKU_H
 #define SIM_SKU_H
@@ -29,7 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum { SIM_PATH_MAX = 12 };
+enum { SIM_PATH_MAX = 12, SIM_OVERRIDES_MAX = 10000 };
 
 /* Stages a parcel can reach; see sim_track.h for their texts. */
 typedef enum sim_stage {
@@ -72,5 +77,21 @@ const struct json_t *sim_scenario_get(const char *section, const char *key);
 
 /* Load a scenario file; false with a reason in err (nothing changed). */
 bool sim_sku_load(const char *file, char *err, size_t errlen);
+
+/* Set an override from a request body {"sku","stock"?,"cost"?}; false
+ * with a reason in err (nothing changed). */
+bool sim_sku_set_json(const struct json_t *req, char *err, size_t errlen);
+
+/* Every override as {"SKU":{"stock":N,"cost_cents":N}} (new reference). */
+struct json_t *sim_sku_overrides_json(void);
+
+/* GET or POST /_sim/skus: set an override (POST), answer every override
+ * as {"skus":{...}}; 400 with the reason for a bad body. */
+struct sim_req;
+struct sim_resp;
+void sim_sku_control(struct sim_req *req, struct sim_resp *resp);
+
+/* Drop every override. */
+void sim_sku_reset(void);
 
 #endif

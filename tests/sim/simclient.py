@@ -121,6 +121,22 @@ class Sim:
     def reset(self):
         return self.post("/_sim/reset", {})
 
+    def set_sku(self, sku, stock=None, cost=None):
+        """Override a SKU's stock and/or cost (Money dict, or a "12.50" string
+        in USD) in every supplier until reset()."""
+        body = {"sku": sku}
+        if stock is not None:
+            body["stock"] = stock
+        if isinstance(cost, str):
+            units, _, frac = cost.partition(".")
+            cost = {"currency_code": "USD", "units": units,
+                    "nanos": int((frac + "000000000")[:9])}
+        if cost is not None:
+            body["cost"] = cost
+        status, resp, _ = self.post("/_sim/skus", body)
+        assert status == 200, resp
+        return resp
+
     def faults(self, *rules, clear=False):
         body = {"faults": list(rules)}
         if clear:
