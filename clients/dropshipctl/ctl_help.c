@@ -141,6 +141,7 @@ void ctl_help_top(FILE *out, const ctl_schema *s)
             "  -d, --data JSON        request as JSON, @file to read a file, @- for stdin\n"
             "                         (default {})\n"
             "  -c, --compact          one line per response message\n"
+            "  -o, --output FORMAT    json (default) or table: readable text tables\n"
             "  -h, --help             help for the level given (service, method)\n"
             "  -V, --version          print the version\n\n"
             "Exit codes: 0 OK; 1 local failure; 2 usage error or bad request JSON (nothing\n"

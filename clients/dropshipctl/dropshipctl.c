@@ -11,6 +11,7 @@
 #include "google/rpc/status.pb-c.h"
 #include "ctl_help.h"
 #include "ctl_schema.h"
+#include "ctl_table.h"
 #include "pbjson.h"
 
 #ifndef DS_VERSION
@@ -33,6 +34,7 @@ typedef struct ctl_args {
     const char *timeout;   /* NULL = default for the method kind */
     const char *data;      /* NULL = {} */
     int compact;
+    const char *output;    /* NULL or "json" = JSON, "table" = ctl_table */
     int help;
     int version;
     char **pos;            /* positional arguments */
@@ -43,6 +45,8 @@ typedef struct ctl_args {
 typedef struct printer {
     const ProtobufCMessageDescriptor *output;
     size_t flags;
+    bool table;            /* --output table */
+    bool streaming;        /* blank line after each table */
 } printer;
 
 static int parse_args(int argc, char **argv, ctl_args *a)
@@ -51,11 +55,12 @@ static int parse_args(int argc, char **argv, ctl_args *a)
         {"addr", required_argument, NULL, 'a'},    {"api-key", required_argument, NULL, 'k'},
         {"timeout", required_argument, NULL, 't'}, {"data", required_argument, NULL, 'd'},
         {"compact", no_argument, NULL, 'c'},       {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},       {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0}};
     int opt = 0;
     opterr = 0;
     for (;;) {
-        opt = getopt_long(argc, argv, ":a:k:t:d:chV", longopts, NULL);
+        opt = getopt_long(argc, argv, ":a:k:t:d:o:chV", longopts, NULL);
         if (opt == -1)
             break;
         switch (opt) {
@@ -64,6 +69,7 @@ static int parse_args(int argc, char **argv, ctl_args *a)
         case 't': a->timeout = optarg; break;
         case 'd': a->data = optarg; break;
         case 'c': a->compact = 1; break;
+        case 'o': a->output = optarg; break;
         case 'h': a->help = 1; break;
         case 'V': a->version = 1; break;
         case ':': fprintf(stderr, "dropshipctl: %s needs a value\n", argv[optind - 1]); return -1;
@@ -175,6 +181,26 @@ static int build_request(const ctl_method *m, const char *data, uint8_t **out, s
     return *out != NULL ? EXIT_OK_ : EXIT_LOCAL;
 }
 
+/* Protobuf bytes of `desc` -> text tables on `out` (ctl_table.h). */
+static ds_status print_table(FILE *out, const ProtobufCMessageDescriptor *desc,
+                             const uint8_t *data, size_t len, bool streaming)
+{
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, data);
+    int rc;
+    if (m == NULL) {
+        fprintf(stderr, "dropshipctl: cannot decode %s from the server\n", desc->name);
+        return DS_ERR_INTERNAL;
+    }
+    rc = ctl_table_print(out, m);
+    if (streaming)
+        fputc('\n', out);
+    fflush(out);
+    protobuf_c_message_free_unpacked(m, NULL);
+    if (rc != 0)
+        fprintf(stderr, "dropshipctl: out of memory printing %s\n", desc->name);
+    return rc == 0 ? DS_OK : DS_ERR_NOMEM;
+}
+
 /* Protobuf bytes of `desc` -> JSON text on `out`. */
 static ds_status print_message(FILE *out, const ProtobufCMessageDescriptor *desc,
                                const uint8_t *data, size_t len, size_t flags)
@@ -203,6 +229,8 @@ static ds_status print_message(FILE *out, const ProtobufCMessageDescriptor *desc
 static ds_status on_message(void *ud, const uint8_t *data, size_t len)
 {
     const printer *p = ud;
+    if (p->table)
+        return print_table(stdout, p->output, data, len, p->streaming);
     return print_message(stdout, p->output, data, len, p->flags);
 }
 
@@ -233,7 +261,13 @@ static int invoke(const ctl_args *a, const ctl_method *m)
     ctl_call_opts opts = {.addr = a->addr, .api_key = a->api_key, .timeout_ms = timeout_for(a, m),
                           .server_streaming = m->server_streaming};
     printer p = {.output = m->output,
-                 .flags = a->compact || m->server_streaming ? JSON_COMPACT : JSON_INDENT(2)};
+                 .flags = a->compact || m->server_streaming ? JSON_COMPACT : JSON_INDENT(2),
+                 .table = a->output != NULL && strcmp(a->output, "table") == 0,
+                 .streaming = m->server_streaming};
+    if (a->output != NULL && strcmp(a->output, "json") != 0 && !p.table) {
+        fprintf(stderr, "dropshipctl: bad --output %s (json or table)\n", a->output);
+        return EXIT_USAGE;
+    }
     if (opts.timeout_ms == -2) {
         fprintf(stderr, "dropshipctl: bad --timeout %s (examples: 30s, 500ms, 2m, 0)\n", a->timeout);
         return EXIT_USAGE;

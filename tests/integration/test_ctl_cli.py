@@ -138,6 +138,46 @@ def test_against_dropshipd():
         assert srv.stop() == 0
 
 
+def test_output_table():
+    """--output table prints any response as `name: value` lines plus one
+    table per repeated message field; anything but json/table is a usage
+    error caught before a call is made."""
+    rc, out, err = ctl("health", "check", "--output", "yaml", addr="127.0.0.1:1")
+    assert rc == EXIT_USAGE and "--output yaml" in err, (rc, err)
+    rc, out, err = ctl("--help")
+    assert rc == 0 and re.search(r"^\s+-o, --output FORMAT\s", out, re.M), out
+    db = harness.fresh_database("ctl_cli_table")
+    harness.migrate(db)
+    shop = harness.create_shop(db, "CtlTable")
+    key = harness.create_api_key(db, shop)
+    for name, t in (("Zeta\u00fcrich Parts", "2026-01-02T03:04:05Z"),
+                    ("Bad\nName", "2026-01-02T03:04:06.5Z")):
+        harness.sql(db, "INSERT INTO suppliers (shop_id, display_name, default_currency_code,"
+                        " payment_mode, payment_due_us, adapter, create_time) VALUES ('%s', E'%s',"
+                        " 'EUR', 2, 93784000000, '\\x', '%s')"
+                        % (shop, name.replace("\n", "\\n"), t))
+    with harness.Server(db) as srv:
+        rc, out, err = ctl("health", "check", "--output", "table", addr=srv.addr)
+        assert rc == 0 and out.split() == ["status:", "SERVING"], (rc, out, err)
+
+        rc, out, err = ctl("suppliers", "list", "-o", "table", addr=srv.addr, key=key)
+        assert rc == 0, err
+        print(out)
+        lines = out.splitlines()
+        assert "suppliers (2)" in lines, out
+        head = [l for l in lines if l.split()[:2] == ["id", "displayName"]]
+        assert len(head) == 1, out
+        rows = [l for l in lines if "Parts" in l or "Bad Name" in l]
+        assert len(rows) == 2, out                       # newline blanked: one line each
+        col = head[0].index("displayName")
+        assert rows[0][col:].startswith("Zeta\u00fcrich Parts"), (rows, col)
+        # the value types: enum names, Duration 1d2h3m4s, RFC 3339 times
+        assert "PAYMENT_MODE_MANUAL" in rows[0] and "1d2h3m4s" in rows[0], rows
+        assert "2026-01-02T03:04:05Z" in out and "2026-01-02T03:04:06.500Z" in out, out
+        assert "{" not in out and not any(l != l.rstrip() for l in lines), out
+        assert srv.stop() == 0
+
+
 def test_unreachable_server_maps_to_unavailable():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
