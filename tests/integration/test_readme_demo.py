@@ -7,7 +7,7 @@ the data of a developer's `run`). Then the shell block between the
 `demo:begin` and `demo:end` markers of README.md runs unchanged in a
 directory where `build` and `.data` point at this build and that state. The
 order must reach COMPLETED in under a minute, with two supplier orders whose
-parcels were delivered, and Ctrl-C (SIGINT) must stop everything cleanly.
+parcels were delivered, the operations report must count it, and Ctrl-C (SIGINT) must stop everything cleanly.
 """
 import json
 import os
@@ -144,6 +144,9 @@ class ReadmeDemoTest(unittest.TestCase):
         self.assertEqual(kinds.count("SUPPLIER_ORDER_PLACED"), 2, out)
         self.assertEqual(kinds.count("PAYMENT_RECORDED"), 2, out)
         self.assertEqual(history[-1][2], "COMPLETED", out)
+        report = out[out.index("ordersByState"):]
+        self.assertRegex(report, r"ORDER_STATE_COMPLETED\s+\d+", out)
+        self.assertIn("Acme (demo, dropship-sim)", report)
         sos = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
         self.assertEqual(sorted(s["supplierOrderRef"][:9] for s in sos),
                          ["SO-acme-0", "SO-globex"], out)
