@@ -7,6 +7,7 @@
 
 #include "dropship/v1/orders.pb-c.h"
 #include "store_row.h"
+#include "wf_order_runtime.h"
 
 enum {
     S_RECEIVED = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_RECEIVED,
@@ -143,7 +144,7 @@ ds_status wf_order_schedule(store_conn *tx, const char *shop_id, const char *ord
     const char *step = strchr(kind, '.');
     /* supplier trouble holds the order sooner than the engine's default */
     wf_new_task t = {.shop_id = shop_id, .kind = kind, .key = key, .delay_ms = delay_ms,
-                     .max_attempts = strcmp(kind, WF_ORDER_KIND_PURCHASE) == 0 ? 8 : 12};
+                     .max_attempts = wf_order_max_attempts(kind)};
 
     snprintf(key, sizeof(key), "order:%s:%s", order_id, step != NULL ? step + 1 : kind);
     return wf_schedule_in(tx, &t, NULL, err);

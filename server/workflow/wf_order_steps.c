@@ -149,7 +149,9 @@ ds_status wf_adapter_tracking(wf_order_env *env, const store_so_supplier *s, ad_
     ad_backend_config cfg = {.base_url = s->tracking_url,
                              .token = s->tracking_credential[0] != '\0' ? s->tracking_credential
                                                                         : NULL,
-                             .timeout_ms = 15000};
+                             /* the supplier's request timeout bounds courier calls too */
+                             .timeout_ms = (int)(s->request_timeout_ms > 0 ? s->request_timeout_ms
+                                                                            : 15000)};
 
     *out = NULL;
     if (s->tracking_kind == T_CONTRACT)
@@ -190,7 +192,7 @@ static ds_status hold(store_conn *tx, const char *shop_id, const char *order_id,
                       wf_order_cur *cur, int32_t reason, const char *detail, const char *lines,
                       const char *supplier_id, const char *actor, ds_error *err)
 {
-    char reason_txt[24];
+    char reason_txt[48]; /* "HOLD_REASON_SUPPLIER_UNAVAILABLE" is 32 */
     char *details;
     wf_order_change ch = {.to = S_ON_HOLD, .event_type = EV_HELD, .actor_kind = A_SYSTEM,
                           .actor_id = actor, .hold_reason = reason, .hold_detail = detail,

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "dropship/v1/orders.pb-c.h"
+#include "dropship/v1/suppliers.pb-c.h"
+#include "ds_arena.h"
+#include "store_wf_view.h"
 
 enum {
     S_AWAIT_SHIP = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_AWAITING_SHIPMENT,
@@ -70,6 +73,7 @@ typedef struct track_out {
     bool near;              /* some parcel near delivery */
     int64_t unchanged_ms;   /* least time any parcel went unchanged */
     int return_days;        /* longest no-reason return window, -1 = unknown */
+    int supplier_days;      /* the same from the supplier records, -1 = none */
 } track_out;
 
 static ds_status pool_do(wf_order_env *env, store_conn **c, ds_error *err)
@@ -183,8 +187,8 @@ static ds_status poll_courier(track_out *to, const store_so_parcel *p, ad_tracki
     if (ar.status == DS_ERR_NOT_FOUND)
         return DS_OK;
     if (ar.status != DS_OK)
-        return ds_error_set(err, DS_ERR_UNAVAILABLE, "tracking %s %s: %s", p->carrier,
-                            p->tracking_number, ar.message);
+        return ds_error_set(err, DS_ERR_UNAVAILABLE, "supplier %s: tracking %s %s: %s",
+                            p->supplier_id, p->carrier, p->tracking_number, ar.message);
     status = (int32_t)out.status + 1;
     memset(pp, 0, sizeof(*pp));
     pp->p = *p;
@@ -217,7 +221,7 @@ static ds_status poll_parcels(track_out *to, const store_so_parcel *ps, size_t n
     return st;
 }
 
-/* Return window in days from the snapshot rules (0006 packs them). */
+/* Return window in days from the supplier record's rules, -1 = none. */
 static int rules_days(const store_so_supplier *s)
 {
     Dropship__V1__ReturnRules *r =
@@ -229,6 +233,35 @@ static int rules_days(const store_so_supplier *s)
     if (r != NULL)
         dropship__v1__return_rules__free_unpacked(r, NULL);
     return d;
+}
+
+/* Longest no-reason return window of the return policies snapshotted onto
+ * the order's live supplier orders (the return_address step), -1 when none
+ * is bound yet. */
+static ds_status snapshot_days(wf_order_env *env, const char *shop_id, const char *order_id,
+                               int *days, ds_error *err)
+{
+    ds_arena *a = ds_arena_new(1 << 20);
+    Dropship__V1__Order o = DROPSHIP__V1__ORDER__INIT;
+    store_conn *c = NULL;
+    ds_status st = a != NULL ? pool_do(env, &c, err)
+                             : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+
+    *days = -1;
+    o.id = (char *)order_id;
+    if (st == DS_OK)
+        st = store_wf_fill_order(c, shop_id, a, &o, err);
+    store_release(env->pool, c);
+    for (size_t i = 0; st == DS_OK && i < o.n_supplier_orders; i++) {
+        const Dropship__V1__SupplierOrder *so = o.supplier_orders[i];
+        if ((int32_t)so->state == SO_CANCELLED || (int32_t)so->state == SO_REJECTED ||
+            so->return_rules == NULL || so->return_policy_source == 0)
+            continue;
+        if (so->return_rules->no_reason_return_days > *days)
+            *days = so->return_rules->no_reason_return_days;
+    }
+    ds_arena_free(a);
+    return st;
 }
 
 /* Everything outside the transaction: supplier and courier polls. */
@@ -261,8 +294,8 @@ static ds_status poll_all(track_out *to, const char *shop_id, const char *order_
             st = poll_supplier(to, shop_id, &rows[i], s, err);
         if (st == DS_OK)
             st = poll_parcels(to, ps, np, s, err);
-        if (st == DS_OK && rules_days(s) > to->return_days)
-            to->return_days = rules_days(s);
+        if (st == DS_OK && rules_days(s) > to->supplier_days)
+            to->supplier_days = rules_days(s);
     }
     to->n_parcels = np;
     to->unchanged_ms = INT64_MAX;
@@ -413,10 +446,15 @@ void wf_step_tracking(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
     }
     to->env = env;
     to->return_days = -1;
+    to->supplier_days = -1;
     st = wf_step_state(env, t->shop_id, order_id, &state, &err);
     if (st != DS_OK || (state != S_AWAIT_SHIP && state != S_IN_TRANSIT))
         goto out; /* held, cancelled or finished: polling stops */
     st = poll_all(to, t->shop_id, order_id, &err);
+    if (st == DS_OK && to->n_parcels > 0 && delivered_after(to) == to->n_parcels)
+        st = snapshot_days(env, t->shop_id, order_id, &to->return_days, &err);
+    if (st == DS_OK && to->return_days < 0)
+        to->return_days = to->supplier_days; /* not bound yet: the supplier record */
     for (size_t i = 0; i < to->n_pp; i++)
         changed |= to->pp[i].changed;
     changed |= to->n_np > 0 || to->n_su > 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct rule {
     char prefix[256];
@@ -19,6 +20,18 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static rule rules[SIM_FAULT_MAX_RULES];
 static int n_rules;
 static unsigned long long rng = 0x9E3779B97F4A7C15ULL;
+
+/* One fault that fired, for GET /_sim/faults/log. */
+typedef struct fired {
+    sim_fault_type type;
+    char method[8];
+    char path[160];
+    double time_ms; /* wall clock, ms since the epoch (sub-ms precision) */
+} fired;
+
+static fired fired_log[SIM_FAULT_LOG_MAX];
+static int n_fired;
+static long long n_fired_dropped; /* fired after the log was full */
 
 static const char *const names[SIM_FAULT_TYPE_COUNT_] = {
     "none", "latency", "5xx", "429", "timeout", "malformed", "drop", "duplicate"};
@@ -202,6 +215,24 @@ static void rule_remove(int i)
     n_rules--;
 }
 
+/* Note a fired fault in the log. Caller holds mu. */
+static void log_fired(sim_fault_type type, const char *method, const char *path)
+{
+    struct timespec ts;
+    fired *f;
+
+    if (n_fired >= SIM_FAULT_LOG_MAX) {
+        n_fired_dropped++;
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    f = &fired_log[n_fired++];
+    f->type = type;
+    snprintf(f->method, sizeof f->method, "%s", method);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->time_ms = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 void sim_faults_pick(const char *method, const char *path, sim_fault *out)
 {
     memset(out, 0, sizeof *out);
@@ -212,6 +243,7 @@ void sim_faults_pick(const char *method, const char *path, sim_fault *out)
         if (!rule_fires(&rules[i], method, path))
             continue;
         *out = rules[i].fault;
+        log_fired(out->type, method, path);
         if (rules[i].count > 0 && --rules[i].count == 0)
             rule_remove(i);
         break;
@@ -234,11 +266,29 @@ json_t *sim_faults_list(void)
     return a;
 }
 
+json_t *sim_faults_log_json(void)
+{
+    json_t *a = json_array();
+    json_t *o;
+
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < n_fired; i++)
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:f}", "type",
+                                           names[fired_log[i].type], "method",
+                                           fired_log[i].method, "path", fired_log[i].path,
+                                           "time_ms", fired_log[i].time_ms));
+    o = json_pack("{s:o,s:I}", "fired", a, "dropped", (json_int_t)n_fired_dropped);
+    pthread_mutex_unlock(&mu);
+    return o;
+}
+
 void sim_faults_reset(unsigned long long seed)
 {
     pthread_mutex_lock(&mu);
     while (n_rules > 0)
         rule_remove(n_rules - 1);
+    n_fired = 0;
+    n_fired_dropped = 0;
     rng = seed ^ 0x9E3779B97F4A7C15ULL;
     pthread_mutex_unlock(&mu);
 }

@@ -35,7 +35,7 @@ typedef enum sim_fault_type {
     SIM_FAULT_TYPE_COUNT_
 } sim_fault_type;
 
-enum { SIM_FAULT_MAX_RULES = 64, SIM_FAULT_MAX_HANG_MS = 60000 };
+enum { SIM_FAULT_MAX_RULES = 64, SIM_FAULT_MAX_HANG_MS = 60000, SIM_FAULT_LOG_MAX = 4096 };
 
 /* What to do with one request. */
 typedef struct sim_fault {
@@ -64,7 +64,14 @@ void sim_faults_pick(const char *method, const char *path, sim_fault *out);
 /* The active rules as a JSON array (caller owns). */
 json_t *sim_faults_list(void);
 
-/* Remove every rule and reseed the generator with `seed`. */
+/* The faults fired since the last reset, oldest first (caller owns):
+ * {"fired":[{"type","method","path","time_ms"}],"dropped":N}; time_ms is
+ * the wall clock in ms (fractional) when the rule fired, before any
+ * latency or answer; the first SIM_FAULT_LOG_MAX are kept, later ones are
+ * only counted in "dropped". Lets tests check the spacing of retries. */
+json_t *sim_faults_log_json(void);
+
+/* Remove every rule, clear the log and reseed the generator with `seed`. */
 void sim_faults_reset(unsigned long long seed);
 
 #endif
