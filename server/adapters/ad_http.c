@@ -18,7 +18,7 @@ enum {
     DEFAULT_MAX_PENDING = 10000,
     DEFAULT_CONCURRENCY = 32,
     ENDPOINTS_MAX = 4096,
-    OVERRIDES_MAX = 1024,
+    OVERRIDES_MAX = 4096,
     POLL_MAX_MS = 1000
 };
 
@@ -443,6 +443,7 @@ ds_status ad_http_set_limit(ad_http *h, const char *endpoint, const ad_limit_con
 {
     ds_status st = DS_OK;
     limit_override *o = NULL;
+    bool fresh = false;
 
     if (endpoint == NULL || endpoint[0] == '\0' || strlen(endpoint) >= AD_HTTP_ENDPOINT_MAX)
         return ds_error_set(err, DS_ERR_INVALID, "endpoint key empty or longer than %d bytes",
@@ -464,9 +465,13 @@ ds_status ad_http_set_limit(ad_http *h, const char *endpoint, const ad_limit_con
         h->overrides = grown;
         o = &h->overrides[h->n_overrides++];
         snprintf(o->key, sizeof o->key, "%s", endpoint);
+        fresh = true;
     }
-    o->cfg = *lim;
-    h->limits_gen++;
+    if (fresh || o->cfg.rate_per_s != lim->rate_per_s || o->cfg.burst != lim->burst ||
+        o->cfg.max_concurrency != lim->max_concurrency) {
+        o->cfg = *lim;
+        h->limits_gen++; /* the loop reconfigures the endpoint */
+    }
 out:
     pthread_mutex_unlock(&h->mu);
     if (st == DS_OK)

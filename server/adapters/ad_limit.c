@@ -62,12 +62,21 @@ void ad_limit_init(ad_limit *l, const ad_limit_config *cfg, int64_t now_ms)
 {
     l->in_flight = 0;
     l->paused_until = 0;
-    ad_limit_reconfigure(l, cfg, now_ms);
+    ad_bucket_init(&l->bucket, cfg->rate_per_s, cfg->burst, now_ms);
+    l->max_concurrency = cfg->max_concurrency > 0 ? cfg->max_concurrency : 0;
 }
 
 void ad_limit_reconfigure(ad_limit *l, const ad_limit_config *cfg, int64_t now_ms)
 {
+    double tokens;
+
+    /* keep what the old bucket holds now (a refill must be earned, or
+     * setting the same limit over and over would lift it) */
+    refill(&l->bucket, now_ms);
+    tokens = l->bucket.tokens;
     ad_bucket_init(&l->bucket, cfg->rate_per_s, cfg->burst, now_ms);
+    if (tokens < l->bucket.tokens)
+        l->bucket.tokens = tokens;
     l->max_concurrency = cfg->max_concurrency > 0 ? cfg->max_concurrency : 0;
 }
 

@@ -49,7 +49,9 @@ typedef struct ad_limit {
 /* Initialise from a config at `now_ms`. */
 void ad_limit_init(ad_limit *l, const ad_limit_config *cfg, int64_t now_ms);
 
-/* Change the limits, keeping in_flight and the pause. */
+/* Change the limits, keeping in_flight, the pause and the tokens the
+ * bucket holds at now_ms (capped at the new burst): reconfiguring never
+ * hands out requests the old limit had not earned. */
 void ad_limit_reconfigure(ad_limit *l, const ad_limit_config *cfg, int64_t now_ms);
 
 /* Try to start one request: succeeds (true; takes a token, in_flight++)

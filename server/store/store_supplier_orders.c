@@ -290,6 +290,10 @@ static void supplier_adapter(store_so_supplier *s, const uint8_t *b, size_t n)
     if (cfg->request_timeout != NULL)
         s->request_timeout_ms = cfg->request_timeout->seconds * 1000 +
                                 cfg->request_timeout->nanos / 1000000;
+    if (cfg->default_rate_limit != NULL) {
+        s->rate_per_s = cfg->default_rate_limit->requests_per_second;
+        s->burst = cfg->default_rate_limit->burst;
+    }
     dropship__v1__supplier_adapter_config__free_unpacked(cfg, NULL);
 }
 
@@ -301,6 +305,10 @@ static void supplier_tracking(store_so_supplier *s, const uint8_t *b, size_t n)
         return;
     s->tracking_kind = cfg->kind;
     snprintf(s->tracking_url, sizeof(s->tracking_url), "%s", cfg->base_url);
+    if (cfg->rate_limit != NULL) {
+        s->tracking_rate_per_s = cfg->rate_limit->requests_per_second;
+        s->tracking_burst = cfg->rate_limit->burst;
+    }
     dropship__v1__tracking_config__free_unpacked(cfg, NULL);
 }
 

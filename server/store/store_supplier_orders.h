@@ -73,7 +73,11 @@ typedef struct store_so_supplier {
     char base_url[2001];
     char credential[4001];
     int64_t request_timeout_ms;
+    double rate_per_s;     /* adapter.default_rate_limit; 0 = not configured */
+    double burst;
     int32_t tracking_kind; /* TrackingProviderKind, 0 = none */
+    double tracking_rate_per_s; /* tracking.rate_limit; 0 = not configured */
+    double tracking_burst;
     char tracking_url[2001];
     char tracking_credential[4001];
     int32_t payment_mode;

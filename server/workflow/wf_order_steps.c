@@ -127,38 +127,70 @@ ds_status wf_step_state(wf_order_env *env, const char *shop_id, const char *orde
     return st;
 }
 
+/* Every supplier (and its courier integration) is a limit key of its own,
+ * "supplier:<id>" / "tracking:<id>": one supplier's rate limit, concurrency
+ * or Retry-After pause never holds back another's calls, even when both
+ * APIs live on one host. A configured rate applies; otherwise only the
+ * concurrency cap. */
+static ds_status limit_key(wf_order_env *env, char *key, size_t n, const char *what,
+                           const store_so_supplier *s, double rate, double burst,
+                           ds_error *err)
+{
+    ad_limit_config lim = {.rate_per_s = rate, .burst = burst,
+                           .max_concurrency = WF_SUPPLIER_CONCURRENCY};
+
+    snprintf(key, n, "%s:%s", what, s->supplier_id);
+    return ad_http_set_limit(env->http, key, &lim, err);
+}
+
+/* The backend settings of a supplier or courier call. */
+static ad_backend_config backend_of(const store_so_supplier *s, const char *url,
+                                    const char *credential, const char *key)
+{
+    ad_backend_config cfg = {.base_url = url,
+                             .token = credential[0] != '\0' ? credential : NULL,
+                             .endpoint = key,
+                             /* the supplier's request timeout bounds courier calls too */
+                             .timeout_ms = (int)(s->request_timeout_ms > 0 ? s->request_timeout_ms
+                                                                            : 15000)};
+    return cfg;
+}
+
 ds_status wf_adapter_supplier(wf_order_env *env, const store_so_supplier *s, ad_supplier **out,
                               ds_error *err)
 {
-    ad_backend_config cfg = {.base_url = s->base_url,
-                             .token = s->credential[0] != '\0' ? s->credential : NULL,
-                             .timeout_ms = (int)(s->request_timeout_ms > 0 ? s->request_timeout_ms
-                                                                            : 15000)};
+    char key[AD_HTTP_ENDPOINT_MAX];
+    ds_status st = DS_OK;
 
     *out = NULL;
-    if (s->adapter_kind == K_CONTRACT)
-        return ad_supplier_contract_new(env->http, &cfg, out, err);
-    if (s->adapter_kind == K_CJ)
-        return ad_supplier_cj_new(env->http, &cfg, out, err);
-    return DS_OK; /* MANUAL: a person talks to the supplier */
+    if (s->adapter_kind != K_CONTRACT && s->adapter_kind != K_CJ)
+        return DS_OK; /* MANUAL: a person talks to the supplier */
+    st = limit_key(env, key, sizeof(key), "supplier", s, s->rate_per_s, s->burst, err);
+    ad_backend_config cfg = backend_of(s, s->base_url, s->credential, key);
+    if (st == DS_OK && s->adapter_kind == K_CONTRACT)
+        st = ad_supplier_contract_new(env->http, &cfg, out, err);
+    else if (st == DS_OK)
+        st = ad_supplier_cj_new(env->http, &cfg, out, err);
+    return st;
 }
 
 ds_status wf_adapter_tracking(wf_order_env *env, const store_so_supplier *s, ad_tracking **out,
                               ds_error *err)
 {
-    ad_backend_config cfg = {.base_url = s->tracking_url,
-                             .token = s->tracking_credential[0] != '\0' ? s->tracking_credential
-                                                                        : NULL,
-                             /* the supplier's request timeout bounds courier calls too */
-                             .timeout_ms = (int)(s->request_timeout_ms > 0 ? s->request_timeout_ms
-                                                                            : 15000)};
+    char key[AD_HTTP_ENDPOINT_MAX];
+    ds_status st = DS_OK;
 
     *out = NULL;
-    if (s->tracking_kind == T_CONTRACT)
-        return ad_tracking_contract_new(env->http, &cfg, out, err);
-    if (s->tracking_kind == T_17TRACK)
-        return ad_tracking_17track_new(env->http, &cfg, out, err);
-    return DS_OK;
+    if (s->tracking_kind != T_CONTRACT && s->tracking_kind != T_17TRACK)
+        return DS_OK;
+    st = limit_key(env, key, sizeof(key), "tracking", s, s->tracking_rate_per_s,
+                   s->tracking_burst, err);
+    ad_backend_config cfg = backend_of(s, s->tracking_url, s->tracking_credential, key);
+    if (st == DS_OK && s->tracking_kind == T_CONTRACT)
+        st = ad_tracking_contract_new(env->http, &cfg, out, err);
+    else if (st == DS_OK)
+        st = ad_tracking_17track_new(env->http, &cfg, out, err);
+    return st;
 }
 
 void wf_ad_finish(ds_status st, ad_sync *sy, ad_result *ar, const ds_error *err)

@@ -44,8 +44,17 @@ void wf_step_commit(wf_ctx *ctx, const wf_task *t, const char *order_id, wf_step
 ds_status wf_step_state(wf_order_env *env, const char *shop_id, const char *order_id,
                         int32_t *state, ds_error *err);
 
+/* Requests one supplier's API (or its courier integration) may have in
+ * flight at once, from this process. */
+enum { WF_SUPPLIER_CONCURRENCY = 32 };
+
 /* Adapters for a supplier: *out NULL for MANUAL suppliers (no API), and
- * for tracking when the supplier has no tracking configured. Free with
+ * for tracking when the supplier has no tracking configured. Each supplier
+ * is a limit key of its own in env->http ("supplier:<id>",
+ * "tracking:<id>"): its configured rate limit (adapter.default_rate_limit,
+ * tracking.rate_limit), WF_SUPPLIER_CONCURRENCY and its Retry-After pauses
+ * apply to it alone. Errors: DS_ERR_RESOURCE_EXHAUSTED past the HTTP
+ * client's endpoint cap (4096 keys per process). Free with
  * ad_supplier_free / ad_tracking_free. */
 ds_status wf_adapter_supplier(wf_order_env *env, const store_so_supplier *s, ad_supplier **out,
                               ds_error *err);

@@ -103,6 +103,30 @@ static void test_rate_limit_reports_time_to_next_token(void **state)
     assert_int_equal(wake, -1);
 }
 
+/* Setting the same limit again and again (the workflow does it on every
+ * adapter it builds) must not refill the bucket. */
+static void test_reconfigure_keeps_the_tokens(void **state)
+{
+    ad_limit l;
+    ad_limit_config cfg = {.rate_per_s = 4, .burst = 1};
+    int started = 0;
+
+    ad_limit_init(&l, &cfg, 0);
+    for (int64_t now = 0; now < 1000; now += 10) {
+        ad_limit_reconfigure(&l, &cfg, now);
+        if (ad_limit_try_start(&l, now, NULL)) {
+            started++;
+            ad_limit_finish(&l);
+        }
+    }
+    assert_int_equal(started, 4); /* t = 0, 250, 500, 750 */
+    /* a larger burst does not fill up at once either */
+    cfg.burst = 10;
+    ad_limit_reconfigure(&l, &cfg, 1000);
+    assert_true(ad_limit_try_start(&l, 1000, NULL));
+    assert_false(ad_limit_try_start(&l, 1000, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_concurrency_cap_waits_for_a_finish),
         cmocka_unit_test(test_pause_blocks_until_retry_after),
         cmocka_unit_test(test_rate_limit_reports_time_to_next_token),
+        cmocka_unit_test(test_reconfigure_keeps_the_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

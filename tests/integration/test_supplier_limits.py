@@ -1,0 +1,97 @@
+"""Per-supplier HTTP limits: a supplier paused by its API's 429 Retry-After
+does not hold back another supplier on the same host, and a supplier's
+configured rate limit bounds the calls made to it."""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
+
+from simclient import Sim  # noqa: E402
+from test_workflow_lifecycle import TOKEN, World  # noqa: E402
+from dropship.v1 import common_pb2, suppliers_pb2  # noqa: E402
+
+TIMEOUT = 10
+S = common_pb2
+
+
+def supplier_msg(base, key, rate=None):
+    adapter = suppliers_pb2.SupplierAdapterConfig(
+        kind=suppliers_pb2.SUPPLIER_ADAPTER_KIND_CONTRACT,
+        base_url="%s/suppliers/%s" % (base, key), credential=TOKEN)
+    if rate is not None:
+        adapter.default_rate_limit.requests_per_second = rate[0]
+        adapter.default_rate_limit.burst = rate[1]
+    return suppliers_pb2.Supplier(
+        display_name="Sim " + key, default_currency_code="USD",
+        payment_mode=common_pb2.PAYMENT_MODE_AUTO, adapter=adapter,
+        tracking=suppliers_pb2.TrackingConfig(kind=suppliers_pb2.TRACKING_PROVIDER_KIND_CONTRACT,
+                                              base_url=base + "/tracking", credential=TOKEN))
+
+
+class SupplierLimitsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.w = World("supplier_limits", scale=1000000)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.close()
+
+    def create_supplier(self, base, key, rate=None):
+        r = self.w.suppliers.CreateSupplier(
+            suppliers_pb2.CreateSupplierRequest(supplier=supplier_msg(base, key, rate)),
+            metadata=self.w.md, timeout=TIMEOUT)
+        return r.supplier.id
+
+    def test_a_paused_supplier_does_not_hold_back_another_on_the_same_host(self):
+        w = self.w
+        strict = self.create_supplier(w.sim.base, "strict")
+        free = self.create_supplier(w.sim.base, "free")
+        w.bind("STRICT-SKU", strict, "ST-1")
+        w.bind("FREE-SKU", free, "FR-1")
+        w.sim.faults({"type": "429", "prefix": "/suppliers/strict/", "retry_after": 30})
+        held = w.order("lim-strict", [("STRICT-SKU", 1)])
+        deadline = time.monotonic() + TIMEOUT
+        while not w.sim.get("/_sim/faults/log")[1]["fired"]:
+            self.assertLess(time.monotonic(), deadline, "the 429 never fired")
+            time.sleep(0.05)
+        # strict is paused for 30 s now; free, on the same host, is not
+        o = w.order("lim-free", [("FREE-SKU", 1)])
+        w.wait_state(o.id, S.ORDER_STATE_COMPLETED, seconds=20)
+        self.assertNotEqual(w.get(held.id).state, S.ORDER_STATE_COMPLETED)
+        w.sim.faults(clear=True)
+
+    def test_configured_rate_limit_bounds_the_calls(self):
+        w = self.w
+        rate, burst, window = 4.0, 1, 2.0
+        with Sim(token=TOKEN) as sim:
+            sup = self.create_supplier(sim.base, "metered", rate=(rate, burst))
+            w.bind("METER-SKU", sup, "MT-1")
+            orders = [w.order("lim-meter-%d" % i, [("METER-SKU", 1)]) for i in range(6)]
+
+            def supplier_calls():
+                reqs = sim.stats()["requests"]
+                return sum(v for k, v in reqs.items() if k.startswith("supplier."))
+
+            deadline = time.monotonic() + TIMEOUT
+            while supplier_calls() == 0:
+                self.assertLess(time.monotonic(), deadline, "no supplier call")
+                time.sleep(0.01)
+            t0 = time.monotonic()
+            time.sleep(window)
+            calls = supplier_calls()
+            elapsed = time.monotonic() - t0
+            # a token bucket admits at most burst + rate x elapsed (+1: the
+            # first call counted at t0 may have taken the initial token)
+            self.assertLessEqual(calls, burst + rate * elapsed + 1,
+                                 "%d supplier calls in %.2f s" % (calls, elapsed))
+            self.assertGreaterEqual(calls, 2, "the limit must not stop the calls")
+            for o in orders:
+                w.wait_state(o.id, S.ORDER_STATE_COMPLETED, seconds=60)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
