@@ -61,6 +61,26 @@ ds_status ad_supplier_get_return_policy(ad_supplier *s, const ad_return_policy_i
     return run(s, s ? s->vt->get_return_policy : NULL, in, out, done, arg, err);
 }
 
+ds_status ad_supplier_open_dispute(ad_supplier *s, const ad_open_dispute_in *in,
+                                   ad_dispute_out *out, ad_done_fn done, void *arg,
+                                   ds_error *err)
+{
+    return run(s, s ? s->vt->open_dispute : NULL, in, out, done, arg, err);
+}
+
+ds_status ad_supplier_get_dispute(ad_supplier *s, const ad_get_dispute_in *in,
+                                  ad_dispute_out *out, ad_done_fn done, void *arg, ds_error *err)
+{
+    return run(s, s ? s->vt->get_dispute : NULL, in, out, done, arg, err);
+}
+
+ds_status ad_supplier_request_refund(ad_supplier *s, const ad_request_refund_in *in,
+                                     ad_request_refund_out *out, ad_done_fn done, void *arg,
+                                     ds_error *err)
+{
+    return run(s, s ? s->vt->request_refund : NULL, in, out, done, arg, err);
+}
+
 void ad_get_order_out_cleanup(ad_get_order_out *out)
 {
     if (out == NULL)

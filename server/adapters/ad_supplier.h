@@ -2,7 +2,8 @@
  * supplier speaks: plain C input/output structs and an adapter vtable.
  *
  * Implementations: ad_supplier_contract_new (the project's HTTP contract,
- * docs/supplier-api.md) and ad_supplier_cj_new (a CJdropshipping API
+ * docs/supplier-api.md, disputes and refund claims included) and
+ * ad_supplier_cj_new (a CJdropshipping API
  * 2.0-shaped API). Every call is asynchronous and follows the completion
  * contract of ad_op.h: DS_OK means `done` will be called exactly once on
  * the ad_http loop thread, and `in` / `out` must stay valid until then.
@@ -162,6 +163,67 @@ typedef struct ad_return_policy_out {
     char damaged_goods[AD_RULE_TEXT_MAX];
 } ad_return_policy_out;
 
+/* open_dispute: a complaint about some lines of a supplier order, with
+ * evidence; the supplier answers over time (get_dispute). */
+enum { AD_EVIDENCE_MAX = 100, AD_URI_MAX = 2001, AD_REASON_MAX = 4001, AD_DISPUTE_MESSAGE_MAX = 1001 };
+
+typedef struct ad_evidence_ref {
+    const char *uri;             /* absolute URI, < AD_URI_MAX bytes */
+    const char *sha256;          /* 64 lower-case hex digits */
+} ad_evidence_ref;
+
+typedef struct ad_open_dispute_in {
+    const char *supplier_order_id;
+    const char *idempotency_key; /* stable: "<case_id>:dispute" */
+    const char *case_ref;        /* the case id */
+    const char *type;            /* "DISPUTE", "DAMAGED", "NOT_AS_DESCRIBED", ... */
+    const ad_line *lines;        /* supplier SKUs and quantities */
+    size_t n_lines;              /* 1..AD_LINES_MAX */
+    const char *reason;          /* 1..AD_REASON_MAX-1 bytes */
+    const ad_evidence_ref *evidence;
+    size_t n_evidence;           /* 0..AD_EVIDENCE_MAX */
+} ad_open_dispute_in;
+
+typedef enum ad_dispute_status {
+    AD_DISPUTE_OPEN = 0,         /* received, nobody answered yet */
+    AD_DISPUTE_RESPONDED,        /* the supplier answered, no decision yet */
+    AD_DISPUTE_ACCEPTED,         /* final: accepted without a refund through the API */
+    AD_DISPUTE_REJECTED,         /* final: refused */
+    AD_DISPUTE_REFUNDED          /* final: accepted and refunded (refund_* set) */
+} ad_dispute_status;
+
+/* Answer of open_dispute and get_dispute. */
+typedef struct ad_dispute_out {
+    char dispute_id[AD_ID_MAX];
+    ad_dispute_status status;
+    char status_text[AD_STATUS_TEXT_MAX];
+    char message[AD_DISPUTE_MESSAGE_MAX]; /* the supplier's answer; cut at a character boundary */
+    ad_money refund_amount;        /* REFUNDED only */
+    char refund_id[AD_ID_MAX];     /* REFUNDED only: the refund transaction id */
+    int64_t refunded_at_ms;
+    bool replayed;                 /* open_dispute answered an earlier identical request */
+} ad_dispute_out;
+
+typedef struct ad_get_dispute_in {
+    const char *supplier_order_id;
+    const char *dispute_id;
+} ad_get_dispute_in;
+
+/* request_refund: claim money back for a paid supplier order. */
+typedef struct ad_request_refund_in {
+    const char *supplier_order_id;
+    const char *idempotency_key; /* stable: "<case_id>:refund:<refund_id>" */
+    const char *refund_ref;      /* "<case_id>:<refund_id>" */
+    ad_money amount;             /* > 0 and <= what was paid */
+    const char *reason;          /* 0..AD_REASON_MAX-1 bytes; NULL = none */
+} ad_request_refund_in;
+
+typedef struct ad_request_refund_out {
+    char transaction_id[AD_ID_MAX];
+    ad_money amount;
+    int64_t refunded_at_ms;
+} ad_request_refund_out;
+
 /* The adapter vtable: one step function per operation (NULL = not
  * supported: the call fails with DS_ERR_UNIMPLEMENTED, done not called). */
 typedef struct ad_supplier_vt {
@@ -172,6 +234,9 @@ typedef struct ad_supplier_vt {
     ad_step_fn pay_order;
     ad_step_fn list_offers;
     ad_step_fn get_return_policy;
+    ad_step_fn open_dispute;     /* NULL for CJ: disputes are handled by people */
+    ad_step_fn get_dispute;
+    ad_step_fn request_refund;
 } ad_supplier_vt;
 
 struct ad_supplier {
@@ -205,6 +270,20 @@ ds_status ad_supplier_get_return_policy(ad_supplier *s, const ad_return_policy_i
                                         ad_return_policy_out *out, ad_done_fn done, void *arg,
                                         ds_error *err);
 
+/* Disputes and refund claims (docs/supplier-api.md "Disputes and
+ * refunds"). A supplier that does not support them (CJ) refuses with
+ * DS_ERR_UNIMPLEMENTED before anything is sent. A 4xx answer is final
+ * (result->retryable false, result->code the contract's code such as
+ * AMOUNT_EXCEEDS_PAID); 5xx, 429 and transport errors are retryable. */
+ds_status ad_supplier_open_dispute(ad_supplier *s, const ad_open_dispute_in *in,
+                                   ad_dispute_out *out, ad_done_fn done, void *arg,
+                                   ds_error *err);
+ds_status ad_supplier_get_dispute(ad_supplier *s, const ad_get_dispute_in *in,
+                                  ad_dispute_out *out, ad_done_fn done, void *arg, ds_error *err);
+ds_status ad_supplier_request_refund(ad_supplier *s, const ad_request_refund_in *in,
+                                     ad_request_refund_out *out, ad_done_fn done, void *arg,
+                                     ds_error *err);
+
 /* Decoders shared by adapters and unit tests: one JSON object of the
  * contract -> struct; errors name the JSON path. */
 ds_status ad_decode_address(const json_t *obj, const ad_jpath *at, const char *key, ad_address *out,
@@ -216,6 +295,8 @@ ds_status ad_decode_contract_created(const json_t *root, ad_create_order_out *ou
 ds_status ad_decode_contract_payment(const json_t *root, ad_pay_order_out *out, ds_error *err);
 ds_status ad_decode_contract_offers(const json_t *root, ad_list_offers_out *out, ds_error *err);
 ds_status ad_decode_contract_policy(const json_t *root, ad_return_policy_out *out, ds_error *err);
+ds_status ad_decode_contract_dispute(const json_t *root, ad_dispute_out *out, ds_error *err);
+ds_status ad_decode_contract_refund(const json_t *root, ad_request_refund_out *out, ds_error *err);
 
 /* Append a parcel unless (carrier, tracking_number) is already listed;
  * takes ownership of p->lines either way. */

@@ -333,6 +333,11 @@ static const ad_supplier_vt cj_vt = {
     .pay_order = pay_order,
     .list_offers = NULL,
     .get_return_policy = NULL,
+    /* CJ's after-sales disputes are opened by people in its web console:
+     * ad_supplier_open_dispute & co. answer DS_ERR_UNIMPLEMENTED. */
+    .open_dispute = NULL,
+    .get_dispute = NULL,
+    .request_refund = NULL,
 };
 
 ds_status ad_supplier_cj_new(ad_http *http, const ad_backend_config *cfg, ad_supplier **out,

@@ -201,6 +201,105 @@ static ad_step get_return_policy(ad_op *op, const ad_response *resp)
     return ad_op_request(op, "GET", path, NULL, NULL, NULL);
 }
 
+/* ---- disputes and refund claims ---- */
+
+static json_t *dispute_body(const ad_open_dispute_in *in)
+{
+    json_t *lines = json_array();
+    json_t *ev = json_array();
+
+    for (size_t i = 0; lines != NULL && i < in->n_lines; i++)
+        json_array_append_new(lines, json_pack("{s:s,s:I}", "sku", in->lines[i].sku, "quantity",
+                                               (json_int_t)in->lines[i].quantity));
+    for (size_t i = 0; ev != NULL && i < in->n_evidence; i++)
+        json_array_append_new(ev, json_pack("{s:s,s:s}", "uri", in->evidence[i].uri, "sha256",
+                                            in->evidence[i].sha256));
+    return json_pack("{s:s,s:s,s:o,s:s,s:o}", "case_ref", in->case_ref, "type", in->type,
+                     "lines", lines, "reason", in->reason, "evidence", ev);
+}
+
+static bool dispute_in_ok(const ad_open_dispute_in *in)
+{
+    if (in->idempotency_key == NULL || in->case_ref == NULL || in->type == NULL ||
+        in->reason == NULL || in->reason[0] == '\0' || strlen(in->reason) >= AD_REASON_MAX ||
+        in->n_lines == 0 || in->n_lines > AD_LINES_MAX || in->n_evidence > AD_EVIDENCE_MAX ||
+        (in->n_evidence > 0 && in->evidence == NULL))
+        return false;
+    for (size_t i = 0; i < in->n_evidence; i++)
+        if (in->evidence[i].uri == NULL || in->evidence[i].sha256 == NULL ||
+            strlen(in->evidence[i].uri) >= AD_URI_MAX || strlen(in->evidence[i].sha256) != 64)
+            return false;
+    return true;
+}
+
+static ds_status decode_dispute(const json_t *root, void *out, ds_error *err)
+{
+    return ad_decode_contract_dispute(root, out, err);
+}
+
+static ad_step open_dispute(ad_op *op, const ad_response *resp)
+{
+    const ad_open_dispute_in *in = op->in;
+    ad_dispute_out *out = op->out;
+    char path[300];
+    ad_step s;
+
+    if (resp == NULL) {
+        if (!dispute_in_ok(in) || !order_path(path, sizeof path, in->supplier_order_id, "/disputes"))
+            return ad_op_fail(op, DS_ERR_INVALID, false, "open_dispute needs supplier_order_id, "
+                              "idempotency_key, case_ref, type, a reason, 1..%d lines and 0..%d "
+                              "evidence URIs with SHA-256", AD_LINES_MAX, AD_EVIDENCE_MAX);
+        return ad_op_request(op, "POST", path, dispute_body(in), in->idempotency_key, NULL);
+    }
+    s = finish(op, resp, decode_dispute);
+    if (op->result.status == DS_OK)
+        out->replayed = resp->result.http_status == 200;
+    return s;
+}
+
+static ad_step get_dispute(ad_op *op, const ad_response *resp)
+{
+    const ad_get_dispute_in *in = op->in;
+    char esc[3 * AD_ID_MAX];
+    char suffix[3 * AD_ID_MAX + 16];
+    char path[600];
+
+    if (resp != NULL)
+        return finish(op, resp, decode_dispute);
+    if (in->dispute_id == NULL || in->dispute_id[0] == '\0' || strlen(in->dispute_id) >= AD_ID_MAX ||
+        !ad_escape(in->dispute_id, esc, sizeof esc))
+        return ad_op_fail(op, DS_ERR_INVALID, false, "get_dispute: dispute_id empty or too long");
+    snprintf(suffix, sizeof suffix, "/disputes/%s", esc);
+    if (!order_path(path, sizeof path, in->supplier_order_id, suffix))
+        return ad_op_fail(op, DS_ERR_INVALID, false, "get_dispute: supplier_order_id empty or too long");
+    return ad_op_request(op, "GET", path, NULL, NULL, NULL);
+}
+
+static ds_status decode_refund(const json_t *root, void *out, ds_error *err)
+{
+    return ad_decode_contract_refund(root, out, err);
+}
+
+static ad_step request_refund(ad_op *op, const ad_response *resp)
+{
+    const ad_request_refund_in *in = op->in;
+    char path[300];
+    bool positive = in->amount.units > 0 || (in->amount.units == 0 && in->amount.nanos > 0);
+
+    if (resp != NULL)
+        return finish(op, resp, decode_refund);
+    if (in->idempotency_key == NULL || in->refund_ref == NULL || !positive ||
+        (in->reason != NULL && strlen(in->reason) >= AD_REASON_MAX) ||
+        !order_path(path, sizeof path, in->supplier_order_id, "/refunds"))
+        return ad_op_fail(op, DS_ERR_INVALID, false, "request_refund needs supplier_order_id, "
+                          "idempotency_key, refund_ref and an amount > 0");
+    return ad_op_request(op, "POST", path,
+                         json_pack("{s:s,s:o,s:s}", "refund_ref", in->refund_ref, "amount",
+                                   ad_money_json(&in->amount), "reason",
+                                   in->reason != NULL ? in->reason : ""),
+                         in->idempotency_key, NULL);
+}
+
 static const ad_supplier_vt contract_vt = {
     .kind = "contract",
     .create_order = create_order,
@@ -209,6 +308,9 @@ static const ad_supplier_vt contract_vt = {
     .pay_order = pay_order,
     .list_offers = list_offers,
     .get_return_policy = get_return_policy,
+    .open_dispute = open_dispute,
+    .get_dispute = get_dispute,
+    .request_refund = request_refund,
 };
 
 ds_status ad_supplier_contract_new(ad_http *http, const ad_backend_config *cfg, ad_supplier **out,

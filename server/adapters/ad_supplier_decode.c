@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const ad_enum_entry dispute_statuses[] = {
+    {"OPEN", AD_DISPUTE_OPEN},         {"SUPPLIER_RESPONDED", AD_DISPUTE_RESPONDED},
+    {"ACCEPTED", AD_DISPUTE_ACCEPTED}, {"REJECTED", AD_DISPUTE_REJECTED},
+    {"REFUNDED", AD_DISPUTE_REFUNDED}, {NULL, 0}};
+
 static const ad_enum_entry payers[] = {
     {"BUYER", AD_PAYER_BUYER}, {"SUPPLIER", AD_PAYER_SUPPLIER}, {"SHOP", AD_PAYER_SHOP}, {NULL, 0}};
 
@@ -223,5 +228,62 @@ ds_status ad_decode_contract_policy(const json_t *root, ad_return_policy_out *ou
         st = ad_json_text(rules, &rp, "damaged_goods", false, out->damaged_goods,
                           sizeof out->damaged_goods, err);
     out->return_postage_payer = (ad_postage_payer)payer;
+    return st;
+}
+
+/* The "refund" object of a REFUNDED dispute. */
+static ds_status dispute_refund(const json_t *root, const ad_jpath *r, ad_dispute_out *out,
+                                ds_error *err)
+{
+    json_t *f;
+    ad_jpath fp;
+    ds_status st = ad_json_object(root, r, "refund", true, &f, err);
+
+    ad_jpath_key(&fp, r, "refund");
+    if (st == DS_OK)
+        st = ad_json_str(f, &fp, "transaction_id", true, out->refund_id, sizeof out->refund_id, err);
+    if (st == DS_OK)
+        st = ad_json_money(f, &fp, "amount", true, &out->refund_amount, err);
+    if (st == DS_OK && (out->refund_amount.units < 0 || out->refund_amount.nanos < 0))
+        st = ds_error_set(err, DS_ERR_INTERNAL, "%s.amount: must not be negative", fp.s);
+    if (st == DS_OK)
+        st = ad_json_time(f, &fp, "refunded_at", true, &out->refunded_at_ms, err);
+    return st;
+}
+
+ds_status ad_decode_contract_dispute(const json_t *root, ad_dispute_out *out, ds_error *err)
+{
+    ad_jpath r;
+    int status = AD_DISPUTE_OPEN;
+    ds_status st;
+
+    memset(out, 0, sizeof *out);
+    ad_jpath_root(&r);
+    st = ad_json_str(root, &r, "dispute_id", true, out->dispute_id, sizeof out->dispute_id, err);
+    if (st == DS_OK)
+        st = ad_json_enum(root, &r, "status", true, dispute_statuses, AD_DISPUTE_OPEN, &status, err);
+    if (st == DS_OK)
+        st = ad_json_str(root, &r, "status", true, out->status_text, sizeof out->status_text, err);
+    if (st == DS_OK)
+        st = ad_json_text(root, &r, "message", false, out->message, sizeof out->message, err);
+    out->status = (ad_dispute_status)status;
+    if (st == DS_OK && out->status == AD_DISPUTE_REFUNDED)
+        st = dispute_refund(root, &r, out, err);
+    return st;
+}
+
+ds_status ad_decode_contract_refund(const json_t *root, ad_request_refund_out *out, ds_error *err)
+{
+    ad_jpath r;
+    ds_status st;
+
+    memset(out, 0, sizeof *out);
+    ad_jpath_root(&r);
+    st = ad_json_str(root, &r, "transaction_id", true, out->transaction_id,
+                     sizeof out->transaction_id, err);
+    if (st == DS_OK)
+        st = ad_json_money(root, &r, "amount", true, &out->amount, err);
+    if (st == DS_OK)
+        st = ad_json_time(root, &r, "refunded_at", true, &out->refunded_at_ms, err);
     return st;
 }

@@ -13,8 +13,10 @@
 #include "api_checks.h"
 #include "api_util.h"
 #include "api_validate.h"
+#include "store_case_disputes.h"
 #include "store_cases.h"
 #include "wf_case_fsm.h"
+#include "wf_case_supplier.h"
 #include "wf_case_tasks.h"
 #include "wf_order_runtime.h"
 #include "wf_order_steps.h"
@@ -75,6 +77,8 @@ ds_status api_case_read(store_pool *pool, int64_t deadline_ms, const char *shop_
 
     if (st == DS_ERR_NOT_FOUND)
         return api_not_found(err, "case", case_id);
+    if (st == DS_OK)
+        st = store_cd_fill_pool(pool, deadline_ms, shop_id, row.msg, a, err);
     if (st == DS_OK) {
         row.msg->etag = api_etag(a, row.version);
         if (row.msg->etag == NULL)
@@ -310,6 +314,8 @@ static ds_status approve_act(store_conn *tx, call *c, wf_case_cur *cur, ds_error
     if (st == DS_OK)
         st = change(tx, c, cur, C_APPROVED, EV_CHANGED, d, err);
     free(d);
+    if (st == DS_OK) /* a DISPUTE goes to the supplier */
+        st = wf_case_supplier_on_approved(tx, who(c->ctx)->shop_id, cur, err);
     return st;
 }
 
@@ -521,6 +527,8 @@ static ds_status refund_act(store_conn *tx, call *c, wf_case_cur *cur, ds_error 
     if (st == DS_OK)
         st = change(tx, c, cur, C_REFUNDED, EV_REFUND, d, err);
     free(d);
+    if (st == DS_OK) /* SUPPLIER-paid: claimed from the supplier */
+        st = wf_case_supplier_on_refund(tx, shop, cur->case_id, c->result, (int)f->payer, err);
     return st;
 }
 

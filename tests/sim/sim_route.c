@@ -7,6 +7,7 @@
 
 #include "sim_17track.h"
 #include "sim_cj.h"
+#include "sim_dispute.h"
 #include "sim_config.h"
 #include "sim_faults.h"
 #include "sim_idem.h"
@@ -55,6 +56,7 @@ static void reset_locked(void)
     sim_stats_reset();
     sim_faults_reset(sim_cfg.seed);
     sim_sku_reset();
+    sim_dispute_reset();
 }
 
 void sim_route_reset(void)
@@ -103,6 +105,8 @@ static void control(sim_req *req, sim_resp *resp)
 
     if (get && strcmp(req->path, "/_sim/stats") == 0) {
         sim_resp_set(resp, 200, sim_stats_json());
+    } else if (get && strcmp(req->path, "/_sim/disputes") == 0) {
+        sim_resp_set(resp, 200, sim_dispute_stats());
     } else if (post && strcmp(req->path, "/_sim/reset") == 0) {
         reset_locked();
         sim_resp_set(resp, 200, json_pack("{s:b}", "reset", 1));

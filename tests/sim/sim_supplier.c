@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sim_config.h"
+#include "sim_dispute.h"
 #include "sim_idem.h"
 #include "sim_json.h"
 #include "sim_order.h"
@@ -158,8 +159,47 @@ static void dispatch_post(sim_req *req, sim_resp *resp, const char *supplier, co
         cancel_order(resp, o);
     else if (strcmp(action, "payments") == 0)
         pay_order(req, resp, o);
+    else if (strcmp(action, "disputes") == 0)
+        sim_dispute_open(req, resp, o, key);
+    else if (strcmp(action, "refunds") == 0)
+        sim_dispute_refund(req, resp, o, key);
     else
         sim_resp_error(resp, 404, "NOT_FOUND", "no route POST %s", rest);
+}
+
+/* The stats name of a POST path. */
+static const char *route_name(const char *rest)
+{
+    switch (sim_dispute_kind_of(rest)) {
+    case SIM_DK_DISPUTE:
+        return "supplier.open_dispute";
+    case SIM_DK_REFUND:
+        return "supplier.request_refund";
+    case SIM_DK_NONE:
+        break;
+    }
+    if (strcmp(rest, "/v1/orders") == 0)
+        return "supplier.create_order";
+    return strstr(rest, "/cancel") != NULL ? "supplier.cancel_order" : "supplier.pay_order";
+}
+
+/* GET /v1/orders/{id}/disputes/{dispute_id}; false when rest is not one. */
+static bool get_dispute(sim_resp *resp, const char *supplier, const char *rest)
+{
+    char id[80];
+    char did[80];
+    char tail;
+    sim_order *o;
+
+    if (sscanf(rest, "/v1/orders/%79[^/]/disputes/%79[^/]%c", id, did, &tail) != 2)
+        return false;
+    sim_stats_request("supplier.get_dispute");
+    o = sim_order_find(supplier, id);
+    if (o == NULL)
+        sim_resp_error(resp, 404, "NOT_FOUND", "no order %s", id);
+    else
+        sim_dispute_get(resp, o, did);
+    return true;
 }
 
 /* Every POST: Idempotency-Key required, replayed or refused as documented. */
@@ -178,9 +218,7 @@ static void handle_post(sim_req *req, sim_resp *resp, const char *supplier, cons
         sim_resp_error(resp, 400, "INVALID_ARGUMENT", "the body must be a JSON object");
         return;
     }
-    sim_stats_request(is_create                         ? "supplier.create_order"
-                      : strstr(rest, "/cancel") != NULL ? "supplier.cancel_order"
-                                                        : "supplier.pay_order");
+    sim_stats_request(route_name(rest));
     snprintf(scope, sizeof scope, "%s POST %s", supplier, rest);
     switch (sim_idem_lookup(scope, key, req->json, resp)) {
     case SIM_IDEM_REPLAY:
@@ -190,6 +228,7 @@ static void handle_post(sim_req *req, sim_resp *resp, const char *supplier, cons
             sim_stats_create(supplier, key, NULL, NULL, false, false, true);
         else
             sim_stats_count("replays");
+        sim_dispute_count(sim_dispute_kind_of(rest), key, true);
         return;
     case SIM_IDEM_REUSED:
         sim_stats_count("idempotency_conflicts");
@@ -199,6 +238,7 @@ static void handle_post(sim_req *req, sim_resp *resp, const char *supplier, cons
     case SIM_IDEM_NEW:
         break;
     }
+    sim_dispute_count(sim_dispute_kind_of(rest), key, false);
     dispatch_post(req, resp, supplier, rest, key);
     sim_idem_remember(scope, key, req->json, resp);
 }
@@ -215,6 +255,8 @@ static void handle_get(sim_req *req, sim_resp *resp, const char *supplier, const
     } else if (strcmp(rest, "/v1/return-policy") == 0) {
         sim_stats_request("supplier.return_policy");
         sim_resp_set(resp, 200, sim_supplier_return_policy(supplier));
+    } else if (get_dispute(resp, supplier, rest)) {
+        return;
     } else if (sscanf(rest, "/v1/orders/%79[^/]%c", id, &tail) == 1) {
         o = sim_order_find(supplier, id);
         if (o == NULL)
