@@ -51,6 +51,28 @@ static const store_stmt stmt_reships = {
     "cases_reships",
     "SELECT reship_order_id FROM case_reships WHERE shop_id = $1 AND case_id = $2 ORDER BY n"};
 
+/* Parcels of an order to escalate (wf_case_escalate.h): not delivered, and
+ * EXCEPTION (8) / EXPIRED (9) / RETURNING_TO_SENDER (10) or unchanged for
+ * $3 ms, with no automatic case yet; with the lines of their supplier
+ * order as "id id" / "qty qty". */
+static const store_stmt stmt_stuck = {
+    "cases_stuck_parcels",
+    "SELECT p.supplier_id, p.carrier, p.tracking_number, p.status, p.checkpoints, "
+    "(extract(epoch FROM now() - p.last_change_time) * 1000)::int8, "
+    "(SELECT string_agg(sol.line_id, ' ' ORDER BY ol.line_no) FROM supplier_order_lines sol "
+    " JOIN order_lines ol ON ol.shop_id = sol.shop_id AND ol.order_id = sol.order_id "
+    " AND ol.line_id = sol.line_id WHERE sol.shop_id = p.shop_id AND sol.order_id = p.order_id "
+    " AND sol.supplier_id = p.supplier_id), "
+    "(SELECT string_agg(sol.quantity::text, ' ' ORDER BY ol.line_no) FROM supplier_order_lines sol "
+    " JOIN order_lines ol ON ol.shop_id = sol.shop_id AND ol.order_id = sol.order_id "
+    " AND ol.line_id = sol.line_id WHERE sol.shop_id = p.shop_id AND sol.order_id = p.order_id "
+    " AND sol.supplier_id = p.supplier_id) "
+    "FROM parcels p WHERE p.shop_id = $1 AND p.order_id = $2 AND p.status <> 7 "
+    "AND (p.status IN (8, 9, 10) OR p.last_change_time < now() - $3::int8 * interval '1 millisecond') "
+    "AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.shop_id = p.shop_id AND c.order_id = p.order_id "
+    " AND c.auto_opened AND c.carrier = p.carrier AND c.tracking_number = p.tracking_number) "
+    "ORDER BY p.create_time, p.carrier, p.tracking_number LIMIT $4"};
+
 static const store_stmt stmt_order_lines = {
     "cases_order_lines",
     "SELECT l.line_id, l.quantity, "
@@ -604,5 +626,39 @@ ds_status store_case_history(store_pool *p, int64_t deadline_ms, const char *sho
     if (st == DS_OK)
         st = history_on(c, shop_id, case_id, after_seq, limit, a, out, n_out, more, err);
     store_release(p, c);
+    return st;
+}
+
+/* ---- escalation ---- */
+
+static void stuck_at(ds_arena *a, const PGresult *r, int i, store_case_stuck *o)
+{
+    memset(o, 0, sizeof(*o));
+    snprintf(o->supplier_id, sizeof(o->supplier_id), "%s", PQgetvalue(r, i, 0));
+    snprintf(o->carrier, sizeof(o->carrier), "%s", PQgetvalue(r, i, 1));
+    snprintf(o->tracking_number, sizeof(o->tracking_number), "%s", PQgetvalue(r, i, 2));
+    o->status = store_row_int32(r, i, 3, 0);
+    o->checkpoints = store_row_bytea(a, r, i, 4, &o->checkpoints_len);
+    o->unchanged_ms = store_row_int64(r, i, 5, 0);
+    o->line_ids = store_row_strdup(a, r, i, 6);
+    o->quantities = store_row_strdup(a, r, i, 7);
+}
+
+ds_status store_case_stuck_parcels(store_conn *c, const char *shop_id, const char *order_id,
+                                   int64_t after_ms, ds_arena *a, store_case_stuck *out,
+                                   size_t cap, size_t *n, ds_error *err)
+{
+    char after[24], limit[24];
+    const char *v[4] = {shop_id, order_id, store_param_int64(after, after_ms),
+                        store_param_int64(limit, (int64_t)cap)};
+    PGresult *r = NULL;
+    ds_status st = store_exec(c, &stmt_stuck, 4, v, &r, err);
+
+    *n = 0;
+    for (int i = 0; st == DS_OK && i < PQntuples(r) && (size_t)i < cap; i++) {
+        stuck_at(a, r, i, &out[i]);
+        *n = (size_t)i + 1;
+    }
+    PQclear(r);
     return st;
 }

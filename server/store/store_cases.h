@@ -180,4 +180,27 @@ ds_status store_case_reship(store_conn *tx, const char *shop_id, const char *cas
 ds_status store_case_order_open(store_conn *c, const char *shop_id, const char *order_id,
                                 bool *open, ds_error *err);
 
+/* ---- automatic escalation (wf_case_escalate.h) ---- */
+
+enum { STORE_CASE_STUCK_MAX = 20 };
+
+/* A parcel to escalate. Pointers are in the caller's arena. */
+typedef struct store_case_stuck {
+    char supplier_id[37];
+    char carrier[65], tracking_number[65];
+    int32_t status;          /* TrackingStatus; 0 = the courier never knew it */
+    int64_t unchanged_ms;    /* since its last new checkpoint or status */
+    uint8_t *checkpoints;    /* packed Parcel holding only checkpoints; NULL = none */
+    size_t checkpoints_len;
+    char *line_ids;          /* its supplier order's lines, space-separated; NULL = none */
+    char *quantities;        /* their quantities, same order */
+} store_case_stuck;
+
+/* The order's parcels that are not delivered and are EXCEPTION, EXPIRED,
+ * RETURNING_TO_SENDER or unchanged for after_ms, and have no automatic case
+ * yet (at most cap, oldest first). */
+ds_status store_case_stuck_parcels(store_conn *c, const char *shop_id, const char *order_id,
+                                   int64_t after_ms, ds_arena *a, store_case_stuck *out,
+                                   size_t cap, size_t *n, ds_error *err);
+
 #endif

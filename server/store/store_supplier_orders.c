@@ -309,6 +309,8 @@ static void supplier_tracking(store_so_supplier *s, const uint8_t *b, size_t n)
         s->tracking_rate_per_s = cfg->rate_limit->requests_per_second;
         s->tracking_burst = cfg->rate_limit->burst;
     }
+    if (cfg->stale_after != NULL)
+        s->stale_after_ms = cfg->stale_after->seconds * 1000 + cfg->stale_after->nanos / 1000000;
     dropship__v1__tracking_config__free_unpacked(cfg, NULL);
 }
 

@@ -78,6 +78,7 @@ typedef struct store_so_supplier {
     int32_t tracking_kind; /* TrackingProviderKind, 0 = none */
     double tracking_rate_per_s; /* tracking.rate_limit; 0 = not configured */
     double tracking_burst;
+    int64_t stale_after_ms;     /* tracking.stale_after; 0 = not configured */
     char tracking_url[2001];
     char tracking_credential[4001];
     int32_t payment_mode;

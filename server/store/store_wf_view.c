@@ -1,5 +1,5 @@
-/* store_wf_view.c - supplier orders, proofs, return snapshots and parcels
- * as dropship.v1 messages. The statements are those of
+/* store_wf_view.c - supplier orders, proofs, return snapshots, parcels and
+ * case ids as dropship.v1 messages. The statements are those of
  * store_supplier_orders.c's API view, defined here. */
 #include "store_wf_view.h"
 
@@ -33,6 +33,11 @@ static const store_stmt stmt_parcels = {
     US("last_poll_time") ", " US("next_poll_time") ", " US("create_time")
     " FROM parcels WHERE shop_id = $1 AND order_id = $2 ORDER BY create_time, carrier, "
     "tracking_number"};
+/* Order.case_ids, oldest first (a case needs a supplier order). */
+static const store_stmt stmt_case_ids = {
+    "wfv_case_ids",
+    "SELECT case_id FROM cases WHERE shop_id = $1 AND order_id = $2 "
+    "ORDER BY create_time, case_id LIMIT 1000"};
 /* clang-format on */
 
 enum {
@@ -236,6 +241,29 @@ static ds_status each_row(store_conn *c, const store_stmt *stmt, const char *con
     return st;
 }
 
+/* order->case_ids from the cases table (at most 1000, oldest first). */
+static ds_status read_case_ids(store_conn *c, const char *const *v, ds_arena *a,
+                               Dropship__V1__Order *o, ds_error *err)
+{
+    PGresult *r = NULL;
+    ds_status st = store_exec(c, &stmt_case_ids, 2, v, &r, err);
+    int n = st == DS_OK ? PQntuples(r) : 0;
+
+    o->n_case_ids = 0;
+    o->case_ids = ds_arena_alloc(a, sizeof(*o->case_ids) * ((size_t)n + 1));
+    if (st == DS_OK && o->case_ids == NULL)
+        st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == DS_OK && i < n; i++) {
+        o->case_ids[i] = store_row_strdup(a, r, i, 0);
+        if (o->case_ids[i] == NULL)
+            st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+        else
+            o->n_case_ids = (size_t)i + 1;
+    }
+    PQclear(r);
+    return st;
+}
+
 ds_status store_wf_fill_order(store_conn *c, const char *shop_id, ds_arena *a,
                               Dropship__V1__Order *order, ds_error *err)
 {
@@ -246,6 +274,8 @@ ds_status store_wf_fill_order(store_conn *c, const char *shop_id, ds_arena *a,
         st = each_row(c, &stmt_lines, v, a, order, add_line, err);
     if (st == DS_OK && order->n_supplier_orders > 0)
         st = each_row(c, &stmt_parcels, v, a, order, add_parcel, err);
+    if (st == DS_OK && order->n_supplier_orders > 0)
+        st = read_case_ids(c, v, a, order, err);
     return st;
 }
 

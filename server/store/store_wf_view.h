@@ -1,6 +1,6 @@
 /* store_wf_view.h - an order's supplier orders, payment proofs, return
- * snapshots and parcels as dropship.v1 messages, for GetOrder and the
- * workflow RPCs' responses.
+ * snapshots, parcels and case ids as dropship.v1 messages, for GetOrder
+ * and the workflow RPCs' responses.
  *
  * Ownership: everything is allocated in the caller's arena. Threads: any
  * thread that owns the connection.

@@ -17,7 +17,8 @@ enum {
     C_RESHIPPED = DROPSHIP__V1__CASE_STATE__CASE_STATE_RESHIPPED,
     C_CLOSED = DROPSHIP__V1__CASE_STATE__CASE_STATE_CLOSED,
     C_REJECTED = DROPSHIP__V1__CASE_STATE__CASE_STATE_REJECTED,
-    C_COUNT = 9
+    C_COUNT = 9,
+    S_DELIVERED = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_DELIVERED
 };
 
 #define B(s) (1u << (s))
@@ -184,9 +185,23 @@ ds_status wf_case_event(store_conn *tx, const char *shop_id, const char *order_i
     return store_exec(tx, &stmt_event, 10, ev, NULL, err);
 }
 
+/* A case just finished on a DELIVERED order: the order's complete step
+ * (which skips orders with open cases) runs again now. While its first run
+ * is still waiting for the return window, the live task makes this a
+ * no-op; the step itself checks the other cases. */
+static ds_status resume_completion(store_conn *tx, const char *shop_id, const wf_case_cur *cur,
+                                   int32_t from, ds_error *err)
+{
+    if (wf_case_terminal(from) || !wf_case_terminal(cur->state) ||
+        cur->order.state != S_DELIVERED)
+        return DS_OK;
+    return wf_order_schedule(tx, shop_id, cur->order_id, WF_ORDER_KIND_COMPLETE, 0, err);
+}
+
 ds_status wf_case_apply(store_conn *tx, const char *shop_id, wf_case_cur *cur,
                         const wf_case_change *ch, ds_error *err)
 {
+    int32_t from = cur->state;
     char to[24];
     const char *v[3] = {shop_id, cur->case_id, store_param_int64(to, ch->to)};
     PGresult *r = NULL;
@@ -203,5 +218,7 @@ ds_status wf_case_apply(store_conn *tx, const char *shop_id, wf_case_cur *cur,
         st = wf_case_event(tx, shop_id, cur->order_id, cur->case_id, cur->state, ch, err);
     if (st == DS_OK)
         cur->state = ch->to;
+    if (st == DS_OK)
+        st = resume_completion(tx, shop_id, cur, from, err);
     return st;
 }

@@ -76,7 +76,10 @@ ds_status wf_case_lock(store_conn *tx, const char *shop_id, const char *case_id,
  * current state; returns DS_ERR_FAILED_PRECONDITION. */
 ds_status wf_case_refuse(ds_error *err, const wf_case_cur *cur, const char *what);
 
-/* Apply ch to the case locked in *cur (updated on success). */
+/* Apply ch to the case locked in *cur (updated on success). A case that
+ * becomes CLOSED or REJECTED while its order is DELIVERED schedules the
+ * order's complete step (due now; a no-op while the return window's own
+ * task waits): COMPLETED needs the window passed and no open case. */
 ds_status wf_case_apply(store_conn *tx, const char *shop_id, wf_case_cur *cur,
                         const wf_case_change *ch, ds_error *err);
 

@@ -15,8 +15,10 @@
  * "<case_id>:refund:<refund_id>": a repeated attempt, also after a crash,
  * has the supplier's effect once.
  *
- * wf_case_register adds the kinds to an engine (wf_order_runtime.c calls it
- * with the order workflow's env). Threads: as wf_engine.h.
+ * wf_case_register adds case.return_tracking to an engine and
+ * wf_case_supplier_register (wf_case_supplier.h) the two supplier kinds;
+ * wf_order_runtime.c calls both with the order workflow's env. Threads: as
+ * wf_engine.h.
  */
 #ifndef WF_CASE_TASKS_H
 #define WF_CASE_TASKS_H

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "dropship/v1/orders.pb-c.h"
+#include "store_cases.h"
 
 enum {
     S_AWAIT_PAY = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_AWAITING_PAYMENT,
@@ -424,15 +425,23 @@ void wf_step_return_address(wf_ctx *ctx, const wf_task *t, wf_result *res, void 
 
 /* ---- complete ---- */
 
+/* The return window has passed (this step runs when it ends); an open
+ * after-sales case keeps the order DELIVERED, and closing the last one
+ * schedules this step again (wf_case_apply). */
 static ds_status complete_write(store_conn *tx, const char *shop_id, const char *order_id,
                                 wf_order_cur *cur, void *arg, ds_error *err)
 {
     wf_order_change ch = {.to = S_COMPLETED, .event_type = EV_STATE, .actor_kind = A_SYSTEM,
                           .actor_id = "complete"};
+    bool open = false;
+    ds_status st;
 
     (void)arg;
     if (cur->state != S_DELIVERED)
         return DS_OK;
+    st = store_case_order_open(tx, shop_id, order_id, &open, err);
+    if (st != DS_OK || open)
+        return st;
     return wf_order_apply(tx, shop_id, order_id, cur, &ch, err);
 }
 

@@ -10,6 +10,7 @@
 #include "wf_order_fsm.h"
 #include "wf_order_steps.h"
 #include "wf_case_tasks.h"
+#include "wf_case_supplier.h"
 
 enum { DEFAULT_PURCHASE_ATTEMPTS = 8, DEFAULT_STEP_ATTEMPTS = 12 };
 
@@ -48,6 +49,7 @@ void wf_order_settings_default(wf_order_settings *s)
     s->offer_sync_ms = 900000LL;
     s->purchase_attempts = DEFAULT_PURCHASE_ATTEMPTS;
     s->step_attempts = DEFAULT_STEP_ATTEMPTS;
+    s->escalate_after_ms = 10 * 86400000LL;
 }
 
 ds_status wf_order_on_created(store_conn *tx, const char *shop_id, const char *order_id,
@@ -75,6 +77,8 @@ static ds_status register_kinds(wf_order_runtime *rt, ds_error *err)
         st = wf_engine_register(rt->engine, &kinds[i], err);
     if (st == DS_OK) /* after-sales case kinds (wf_case_tasks.h) */
         st = wf_case_register(rt->engine, &rt->env, err);
+    if (st == DS_OK) /* supplier disputes and refund claims (wf_case_supplier.h) */
+        st = wf_case_supplier_register(rt->engine, &rt->env, err);
     if (st == DS_OK) /* offer sync per supplier (wf_offer_sync.h) */
         st = wf_offer_register(rt->engine, &rt->env, err);
     return st;

@@ -33,6 +33,7 @@ typedef struct wf_order_settings {
                                     SUPPLIER_UNAVAILABLE (8); 0 = default */
     int step_attempts;           /* tries of every other step (payment, return address,
                                     tracking, cancel, verify) before STEP_FAILED (12) */
+    int64_t escalate_after_ms;   /* a parcel unchanged this long opens a case (10 days) */
 } wf_order_settings;
 
 void wf_order_settings_default(wf_order_settings *s);

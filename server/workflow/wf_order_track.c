@@ -11,6 +11,7 @@
 #include "dropship/v1/suppliers.pb-c.h"
 #include "ds_arena.h"
 #include "store_wf_view.h"
+#include "wf_case_escalate.h"
 
 enum {
     S_AWAIT_SHIP = DROPSHIP__V1__ORDER_STATE__ORDER_STATE_AWAITING_SHIPMENT,
@@ -417,6 +418,8 @@ static ds_status track_write(store_conn *tx, const char *shop_id, const char *or
     st = write_new_parcels(tx, shop_id, order_id, cur, to, err);
     if (st == DS_OK)
         st = write_polls(tx, shop_id, order_id, cur, to, next_ms, err);
+    if (st == DS_OK) /* stuck / lost / expired parcels open cases (wf_case_escalate.h) */
+        st = wf_case_escalate(tx, to->env, shop_id, order_id, NULL, err);
     if (st == DS_OK && cur->state == S_AWAIT_SHIP && to->n_parcels > 0)
         st = wf_order_apply(tx, shop_id, order_id, cur, &moving, err);
     if (st == DS_OK && cur->state == S_IN_TRANSIT && to->all_shipped &&
@@ -458,6 +461,8 @@ void wf_step_tracking(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
     for (size_t i = 0; i < to->n_pp; i++)
         changed |= to->pp[i].changed;
     changed |= to->n_np > 0 || to->n_su > 0;
+    if (st == DS_OK && !changed) /* nothing new, but a parcel may be due for a case */
+        st = wf_case_escalate_due(env, t->shop_id, order_id, &changed, &err);
     if (st == DS_OK && !changed && (state != S_IN_TRANSIT || to->n_parcels == 0 ||
                                     to->n_delivered < to->n_parcels || !to->all_shipped)) {
         res->action = WF_SNOOZE; /* nothing new: ask again later */

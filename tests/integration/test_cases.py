@@ -60,7 +60,10 @@ class World:
             json.dump(SCENARIO, f)
         self.db = harness.fresh_database(name)
         self.sim = Sim("--scenario", scen, token=TOKEN)
-        self.server = harness.Server(self.db, workflow_time_scale=SCALE)
+        # parcels here never stall for long: keep automatic escalation
+        # (test_case_escalation.py) out of these orders
+        self.server = harness.Server(self.db, workflow_time_scale=SCALE,
+                                     case_escalate_after_s=31536000)
         self.shop = harness.create_shop(self.db, name)
         self.md = harness.auth(harness.create_api_key(self.db, self.shop))
         other = harness.create_shop(self.db, name + "-other")
@@ -155,6 +158,7 @@ class CasesTest(unittest.TestCase):
         w.bind("MUG", cls.acme, "MUG-01")
         w.bind("CAP", cls.acme, "CAP-01")
         w.bind("TEE", cls.strict, "TEE-01")
+        w.bind("SLOWTEE", cls.strict, "SLOW-TEE-01")
 
     @classmethod
     def tearDownClass(cls):
@@ -188,6 +192,7 @@ class CasesTest(unittest.TestCase):
         self.assertEqual(k.state, common_pb2.CASE_STATE_OPEN)
         self.assertEqual(k.supplier_id, self.acme)
         self.assertEqual(k.opened_by.kind, common_pb2.ACTOR_KIND_API_KEY)
+        self.assertEqual(list(w.get_order(o.id).case_ids), [k.id])
         # the same request_id and body answers the same case
         again = w.open(o.id, C.CASE_TYPE_RETURN, [("L1", 1)], request_id="open-ret-1",
                        description="wrong size")
@@ -358,6 +363,9 @@ class CasesTest(unittest.TestCase):
             if not token:
                 break
         self.assertEqual(seen, list(reversed(ids)))
+        # Order.case_ids: every case of the order, oldest first
+        self.assertEqual(list(w.get_order(o.id).case_ids), ids)
+        self.assertEqual(list(self.delivered_order("list-2", [("MUG", 1)]).case_ids), [])
         r = w.call("ListCases", C.ListCasesRequest(order_id=o.id,
                                                    types=[C.CASE_TYPE_RETURN]))
         self.assertEqual(len(r.cases), 0)
@@ -387,6 +395,30 @@ class CasesTest(unittest.TestCase):
         self.assertEqual(len(new.supplier_orders), 1)
         self.assertEqual(new.supplier_orders[0].idempotency_key,
                          "%s:%s" % (r1.reship_order_id, self.acme))
+
+    def test_an_open_case_holds_completion_until_it_closes(self):
+        w = self.w
+        S = common_pb2
+        # the strict supplier grants 0 no-reason days: without a case the
+        # order completes as soon as it is delivered
+        o = w.order("gate-1", [("SLOWTEE", 1)])
+        w.wait_order(o.id, (S.ORDER_STATE_AWAITING_PAYMENT, S.ORDER_STATE_AWAITING_SHIPMENT,
+                            S.ORDER_STATE_IN_TRANSIT))
+        k = w.open(o.id, C.CASE_TYPE_DAMAGED, [("L1", 1)], description="box crushed")
+        w.wait_order(o.id, (S.ORDER_STATE_DELIVERED, S.ORDER_STATE_COMPLETED))
+        time.sleep(1.0)  # the window (0 days) is long over
+        self.assertEqual(w.get_order(o.id).state, S.ORDER_STATE_DELIVERED)
+        # closing the last open case lets the order complete
+        w.call("RejectCase", C.RejectCaseRequest(case_id=k.id, reason="no damage on the photo"))
+        w.wait_order(o.id, (S.ORDER_STATE_COMPLETED,), seconds=10)
+        # a defect found after completion can still be reported and handled
+        d = w.open(o.id, C.CASE_TYPE_DAMAGED, [("L1", 1)], description="crack found later")
+        d = w.call("ApproveCase", C.ApproveCaseRequest(case_id=d.id)).case
+        self.assertEqual(d.state, S.CASE_STATE_APPROVED)
+        w.call("ResolveCase", C.ResolveCaseRequest(case_id=d.id, resolution="coupon given",
+                                                   root_cause=C.ROOT_CAUSE_SUPPLIER_QUALITY))
+        self.assertEqual(w.get_order(o.id).state, S.ORDER_STATE_COMPLETED)
+        self.assertEqual(list(w.get_order(o.id).case_ids), [k.id, d.id])
 
     def test_case_events_flow_on_watch_order_events(self):
         w = self.w
