@@ -631,7 +631,7 @@ static ds_status refresh_act(store_conn *tx, const rpc_ctx *ctx, const char *ord
                             "order is finished)",
                             wf_order_state_name(cur->state));
     snprintf(key, sizeof(key), "order:%s:tracking", order_id);
-    st = store_so_task_now(tx, who(ctx)->shop_id, WF_ORDER_KIND_TRACKING, key, &found, err);
+    st = wf_run_now_in(tx, who(ctx)->shop_id, WF_ORDER_KIND_TRACKING, key, &found, err);
     if (st == DS_OK && !found)
         st = wf_order_schedule(tx, who(ctx)->shop_id, order_id, WF_ORDER_KIND_TRACKING, 0, err);
     return st;

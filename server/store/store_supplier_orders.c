@@ -144,10 +144,6 @@ static const store_stmt stmt_parcel_polled = {
     "last_change_time = CASE WHEN $10 THEN now() ELSE last_change_time END "
     "WHERE shop_id = $1 AND order_id = $2 AND supplier_id = $3 AND carrier = $4 "
     "AND tracking_number = $5"};
-static const store_stmt stmt_task_now = {
-    "so_task_now",
-    "UPDATE tasks SET run_at = now() WHERE shop_id = $1 AND kind = $2 AND key = $3 "
-    "AND state = 'available' RETURNING 1"};
 static const store_stmt stmt_restart_due = {
     "so_restart_due",
     "WITH u AS (UPDATE supplier_orders o SET payment_due_time = now() + "
@@ -573,18 +569,6 @@ ds_status store_so_parcel_polled(store_conn *c, const char *shop_id, const char 
                              : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
 
     ds_arena_free(a);
-    return st;
-}
-
-ds_status store_so_task_now(store_conn *c, const char *shop_id, const char *kind, const char *key,
-                            bool *found, ds_error *err)
-{
-    const char *v[3] = {shop_id, kind, key};
-    PGresult *r = NULL;
-    ds_status st = store_exec(c, &stmt_task_now, 3, v, &r, err);
-
-    *found = st == DS_OK && PQntuples(r) > 0;
-    PQclear(r);
     return st;
 }
 

@@ -209,8 +209,4 @@ ds_status store_so_parcel_polled(store_conn *c, const char *shop_id, const char 
 ds_status store_so_restart_due(store_conn *c, const char *shop_id, const char *order_id,
                                int scale, int64_t *first_ms, ds_error *err);
 
-/* Pull the live task (kind, key) forward to now. *found false if none. */
-ds_status store_so_task_now(store_conn *c, const char *shop_id, const char *kind, const char *key,
-                            bool *found, ds_error *err);
-
 #endif

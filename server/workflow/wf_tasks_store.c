@@ -83,6 +83,14 @@ static const store_stmt stmt_schedule = {
     " hint AS (SELECT pg_notify('" WF_CHANNEL "', '') FROM ins WHERE due AND $7::bool)"
     " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM hint)"};
 
+static const store_stmt stmt_run_now = {
+    "wf_run_now",
+    "WITH live AS (SELECT 1 FROM tasks WHERE shop_id = $1 AND kind = $2 AND key = $3),"
+    " u AS (UPDATE tasks SET run_at = now() WHERE shop_id = $1 AND kind = $2 AND key = $3"
+    " AND state = 'available' AND run_at > now() RETURNING 1),"
+    " hint AS (SELECT pg_notify('" WF_CHANNEL "', '') FROM u)"
+    " SELECT (SELECT count(*) FROM live), (SELECT count(*) FROM hint)"};
+
 bool wf_store_kind_ok(const char *s)
 {
     size_t n = s != NULL ? strnlen(s, WF_KIND_MAX + 1) : 0;
@@ -415,5 +423,22 @@ ds_status wf_store_schedule(store_conn *c, const wf_new_task *t, bool notify, bo
         *notified = store_row_int64(res, 0, 1, 0) > 0;
     PQclear(res);
     free(hex);
+    return st;
+}
+
+ds_status wf_store_run_now(store_conn *c, const char *shop_id, const char *kind, const char *key,
+                           bool *found, ds_error *err)
+{
+    const char *params[3] = {shop_id, kind, key};
+    PGresult *res = NULL;
+    ds_status st = DS_OK;
+
+    *found = false;
+    if (shop_id == NULL || key == NULL || !wf_store_kind_ok(kind))
+        return ds_error_set(err, DS_ERR_INVALID, "run now: shop, kind and key are required");
+    st = store_exec(c, &stmt_run_now, 3, params, &res, err);
+    if (st == DS_OK)
+        *found = store_row_int64(res, 0, 0, 0) > 0;
+    PQclear(res);
     return st;
 }

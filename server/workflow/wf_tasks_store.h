@@ -91,6 +91,14 @@ ds_status wf_store_take(store_conn *c, const char *owner, const wf_ref *ref, boo
 ds_status wf_store_schedule(store_conn *c, const wf_new_task *t, bool notify, bool *created,
                             bool *notified, ds_error *err);
 
+/* Bring the live task (shop_id, kind, key) forward: an available task
+ * waiting for a later run_at becomes due now, with a NOTIFY hint in the
+ * same statement; a due or running one is left alone; its attempt count is
+ * kept. *found: a live task with that key exists (any state).
+ * DS_ERR_INVALID for a missing shop/key or a bad kind. */
+ds_status wf_store_run_now(store_conn *c, const char *shop_id, const char *kind, const char *key,
+                           bool *found, ds_error *err);
+
 /* Is s a valid kind name (1..WF_KIND_MAX of [a-z0-9_.:-])? */
 bool wf_store_kind_ok(const char *s);
 

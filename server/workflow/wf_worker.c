@@ -298,3 +298,9 @@ ds_status wf_schedule_in(store_conn *tx, const wf_new_task *t, bool *created, ds
 {
     return wf_store_schedule(tx, t, true, created, NULL, err);
 }
+
+ds_status wf_run_now_in(store_conn *tx, const char *shop_id, const char *kind, const char *key,
+                        bool *found, ds_error *err)
+{
+    return wf_store_run_now(tx, shop_id, kind, key, found, err);
+}
