@@ -10,6 +10,7 @@
 
 #include "ad_tracking.h"
 #include "dropship/v1/cases.pb-c.h"
+#include "ds_log.h"
 #include "store_cases.h"
 #include "store_row.h"
 #include "store_supplier_orders.h"
@@ -21,7 +22,8 @@ enum {
     C_RECEIVED = DROPSHIP__V1__CASE_STATE__CASE_STATE_RETURN_RECEIVED,
     TS_DELIVERED = DROPSHIP__V1__TRACKING_STATUS__TRACKING_STATUS_DELIVERED,
     EV_CHANGED = DROPSHIP__V1__ORDER_EVENT_TYPE__ORDER_EVENT_TYPE_CASE_STATE_CHANGED,
-    A_ADAPTER = DROPSHIP__V1__ACTOR_KIND__ACTOR_KIND_ADAPTER
+    A_ADAPTER = DROPSHIP__V1__ACTOR_KIND__ACTOR_KIND_ADAPTER,
+    A_SYSTEM = DROPSHIP__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM
 };
 
 ds_status wf_case_schedule(store_conn *tx, const char *shop_id, const char *case_id,
@@ -229,9 +231,39 @@ static void step_return(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg
         wf_res_set(res, st == DS_ERR_CONFIG ? WF_FAIL : WF_RETRY, "%s", err.message);
 }
 
+ds_status wf_case_task_exhausted(store_conn *tx, const wf_task *t, const char *error, void *arg)
+{
+    const char *step = strchr(t->kind, '.');
+    char case_id[37], attempts[16];
+    wf_case_cur cur;
+    ds_error err;
+    ds_status st;
+
+    (void)arg;
+    ds_error_clear(&err);
+    if (!case_of(t->key, case_id))
+        return DS_OK;
+    st = wf_case_lock(tx, t->shop_id, case_id, &cur, &err);
+    if (st == DS_ERR_NOT_FOUND || (st == DS_OK && wf_case_terminal(cur.state)))
+        return DS_OK;
+    snprintf(attempts, sizeof(attempts), "%d", t->attempt);
+    char *d = wf_details("step", step != NULL ? step + 1 : t->kind, "gave_up", "true",
+                         "attempts", attempts, "error", error != NULL ? error : "", NULL);
+    wf_case_change ch = {.to = cur.state, .event_type = EV_CHANGED, .actor_kind = A_SYSTEM,
+                         .actor_id = "workflow", .details = d};
+    if (st == DS_OK)
+        st = d != NULL ? wf_case_apply(tx, t->shop_id, &cur, &ch, &err)
+                       : ds_error_set(&err, DS_ERR_NOMEM, "out of memory");
+    free(d);
+    if (st != DS_OK)
+        DS_ERROR("workflow", "cannot record the failed %s of case %s: %s", t->kind, case_id,
+                 err.message);
+    return st;
+}
+
 ds_status wf_case_register(wf_engine *e, struct wf_order_env *env, ds_error *err)
 {
-    const wf_kind k = {WF_CASE_KIND_RETURN, step_return, NULL, env, 0};
+    const wf_kind k = {WF_CASE_KIND_RETURN, step_return, wf_case_task_exhausted, env, 0};
 
     return wf_engine_register(e, &k, err);
 }

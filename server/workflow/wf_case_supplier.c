@@ -435,8 +435,8 @@ static void step_refund(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg
 
 ds_status wf_case_supplier_register(wf_engine *e, struct wf_order_env *env, ds_error *err)
 {
-    const wf_kind kd = {WF_CASE_KIND_DISPUTE, step_dispute, NULL, env, 0};
-    const wf_kind kr = {WF_CASE_KIND_REFUND, step_refund, NULL, env, 0};
+    const wf_kind kd = {WF_CASE_KIND_DISPUTE, step_dispute, wf_case_task_exhausted, env, 0};
+    const wf_kind kr = {WF_CASE_KIND_REFUND, step_refund, wf_case_task_exhausted, env, 0};
     ds_status st = wf_engine_register(e, &kd, err);
 
     return st == DS_OK ? wf_engine_register(e, &kr, err) : st;

@@ -41,6 +41,13 @@ ds_status wf_case_schedule(store_conn *tx, const char *shop_id, const char *case
                            const char *kind, const char *sub, int64_t delay_ms, ds_error *err);
 
 /* Register the case kinds on engine e; env must outlive it. */
+/* on_exhausted of every case task kind: a task that used its last attempt
+ * is not dropped silently - the case gets a CASE_STATE_CHANGED event
+ * (state unchanged, actor SYSTEM "workflow") with details step, gave_up,
+ * attempts and error, on the order's history and event stream, for a
+ * person to take over. Nothing for a case that is gone or finished. */
+ds_status wf_case_task_exhausted(store_conn *tx, const wf_task *t, const char *error, void *arg);
+
 ds_status wf_case_register(wf_engine *e, struct wf_order_env *env, ds_error *err);
 
 #endif

@@ -270,6 +270,26 @@ class DisputesTest(unittest.TestCase):
         byk = self.dstats()["disputes_by_idempotency_key"][k.id + ":dispute"]
         self.assertEqual((byk["requests"], byk["created"]), (1, 1), byk)
 
+    def test_a_dispute_the_supplier_never_takes_is_not_dropped_silently(self):
+        o = self.delivered_order("disp-down", "MUG")
+        so = o.supplier_orders[0].supplier_order_ref
+        self.sim.faults({"type": "5xx", "status": 503, "method": "POST",
+                         "prefix": "/suppliers/acme/v1/orders/%s/disputes" % so})
+        try:
+            k = self.open_case(o.id, C.CASE_TYPE_DISPUTE)
+            self.approve(k.id)
+            gave_up = self.wait(
+                lambda: [e for e in self.history(k.id) if e.details.get("gave_up") == "true"],
+                lambda evs: len(evs) == 1, "the give-up event of %s" % k.id, seconds=90)
+        finally:
+            self.sim.faults(clear=True)
+        e = gave_up[0]
+        self.assertEqual(e.actor.kind, common_pb2.ACTOR_KIND_SYSTEM)
+        self.assertEqual(e.details["step"], "supplier_dispute")
+        self.assertEqual(e.details["attempts"], "20")
+        self.assertIn("503", e.details["error"])
+        self.assertEqual(self.get(k.id).state, common_pb2.CASE_STATE_APPROVED)
+
 
 if __name__ == "__main__":
     unittest.main()
