@@ -72,6 +72,10 @@ static const cfg_row rows[] = {
     {"workflow-step-attempts", "DROPSHIP_WORKFLOW_STEP_ATTEMPTS", CFG_INT, "12", "N",
      "tries of the other order steps (payment, tracking, ...) before a STEP_FAILED hold",
      INT(workflow_step_attempts, 1, 1000)},
+    {"workflow-lease-ms", "DROPSHIP_WORKFLOW_LEASE_MS", CFG_INT, "30000", "MS",
+     "task lease: how long a task claimed by a process that died waits before another "
+     "takes it over (extended every third while the task runs)",
+     INT(workflow_lease_ms, 300, 3600000)},
     {"case-escalate-after-s", "DROPSHIP_CASE_ESCALATE_AFTER_S", CFG_INT, "864000", "S",
      "a parcel with no new checkpoint this long opens a LOST_IN_TRANSIT case (divided by the "
      "workflow time scale)",

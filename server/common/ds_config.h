@@ -41,6 +41,7 @@ typedef struct ds_config {
     int offer_sync_s; /* offer sync interval per supplier, seconds (before scaling) */
     int workflow_purchase_attempts; /* tries of the purchase step before a hold */
     int workflow_step_attempts;     /* tries of the other order steps before a hold */
+    int workflow_lease_ms;          /* task lease length */
     int case_escalate_after_s; /* stuck parcel -> automatic case, seconds (before scaling) */
 
     bool help;    /* --help / -h was given */

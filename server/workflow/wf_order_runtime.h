@@ -31,6 +31,7 @@ typedef struct wf_order_settings {
     int64_t offer_sync_ms;       /* offer sync interval per supplier (15 min) */
     int purchase_attempts;       /* tries of the purchase step before the order is held
                                     SUPPLIER_UNAVAILABLE (8); 0 = default */
+    int lease_ms;                /* task lease; 0 = the engine's default (30 s) */
     int step_attempts;           /* tries of every other step (payment, return address,
                                     tracking, cancel, verify) before STEP_FAILED (12) */
     int64_t escalate_after_ms;   /* a parcel unchanged this long opens a case (10 days) */

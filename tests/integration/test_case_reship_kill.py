@@ -10,7 +10,7 @@ Reship while dropshipd is SIGKILLed and restarted on the same database:
   D  after the supplier took the purchase of the replacement but before
      dropshipd heard the answer (the simulator processes the create and
      hangs; dropshipd is killed once the simulator counted the order).
-Tasks leased by a killed process run again once their lease (30 s) lapses.
+Tasks leased by a killed process run again once their lease (3 s here) lapses.
 In the end every replacement order is delivered and the simulator saw
 exactly one supplier order for each (GET /_sim/stats, orders_by_order_ref),
 with no duplicate purchase anywhere; every case names one replacement.
@@ -39,7 +39,8 @@ TOKEN = "reship-kill-token"
 TIMEOUT = 10
 C = cases_pb2
 S = common_pb2
-SETTINGS = {"workflow_time_scale": 1000000, "case_escalate_after_s": 31536000}
+SETTINGS = {"workflow_time_scale": 1000000, "case_escalate_after_s": 31536000,
+            "workflow_lease_ms": 3000}
 ADDRESS = common_pb2.Address(recipient_name="Ada Lovelace", phone="+44 20 7946 0000",
                              country_code="GB", region="London", city="London",
                              street="12 St James's Square", postal_code="SW1Y 4JH")
@@ -204,7 +205,7 @@ class ReshipKillTest(unittest.TestCase):
         time.sleep(self.rnd.uniform(0, 0.4))
         self.d.restart()
         reships[c] = self.kill_during_rpc(c)
-        # leases of the killed processes lapse after 30 s; then all finish
+        # leases of the killed processes lapse after 3 s; then all finish
         self.wait_orders(list(reships.values()), DONE, 50)
         stats = self.sim.stats()
         self.assertEqual(stats.get("duplicates", 0), 0, stats)
