@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ds_log.h"
 #include "wf_internal.h"
@@ -166,6 +167,25 @@ static void settle(wf_engine *e, wf_ctx *ctx, const wf_result *res)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* Wall-clock microseconds, comparable across the processes of one host. */
+static long long wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The run trace (debug level, see docs/task-engine.md "Observing runs"):
+ * one line as a handler starts and one as it returns, so that the runs of
+ * several replicas can be checked for overlaps from their logs. */
+static void trace_run(const wf_engine *e, const wf_ctx *ctx, const char *what)
+{
+    DS_DEBUG("tasks", "run %s task=%lld attempt=%d kind=%s owner=%s us=%lld", what,
+             (long long)ctx->task.task_id, ctx->task.attempt, ctx->task.kind, e->owner,
+             wall_us());
+}
+
 /* Run one task: a task whose lease lapsed during its last attempt (the
  * process died) is exhausted without running again. */
 static void run_task(wf_engine *e, wf_ctx *ctx)
@@ -182,7 +202,9 @@ static void run_task(wf_engine *e, wf_ctx *ctx)
         return;
     }
     atomic_fetch_add(&e->n.executed, 1);
+    trace_run(e, ctx, "start");
     ctx->kind->def.handler(ctx, &ctx->task, &res, ctx->kind->def.arg);
+    trace_run(e, ctx, "end");
     res.error[sizeof(res.error) - 1] = '\0';
     settle(e, ctx, &res);
 }

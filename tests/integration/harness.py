@@ -57,6 +57,21 @@ def _die_with_parent():
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+_SETPRIV = shutil.which("setpriv")
+
+
+def _spawn(argv, **kw):
+    """Popen that SIGKILLs the child when the test process dies. With
+    util-linux setpriv the parent-death signal is set by
+    `setpriv --pdeathsig KILL` and Python spawns with vfork: a preexec_fn
+    makes it fork(), and once the test has used gRPC, grpcio 1.51's fork
+    handlers can hang fork() for good (its event engine joins a thread
+    that never ends) - seen when a test starts dropshipd after gRPC calls."""
+    if _SETPRIV:
+        return subprocess.Popen([_SETPRIV, "--pdeathsig", "KILL", *argv], **kw)
+    return subprocess.Popen(argv, preexec_fn=_die_with_parent, **kw)
+
+
 def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -250,9 +265,8 @@ class Server:
         full_env = _db_env(db_url)
         full_env.update(env or {})
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(argv, env=full_env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+        self.proc = _spawn(argv, env=full_env, stdin=subprocess.DEVNULL,
+                           stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self._wait_ready(START_TIMEOUT_S)
         except BaseException:
