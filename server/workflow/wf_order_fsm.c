@@ -60,29 +60,38 @@ static const store_stmt stmt_lock = {
     "wf_order_lock",
     "SELECT state, COALESCE(hold_held_state, 0), COALESCE(hold_reason, 0), version, "
     "cancel_reason <> '' FROM orders WHERE shop_id = $1 AND order_id = $2 FOR UPDATE"};
-/* $3 state, $4 hold reason (NULL = clear the hold), $5 detail, $6 held
+/* The order row and its history event are written by one statement each
+ * time (the UPDATE hands the event its sequence number), so a transition
+ * costs one round trip. Both return the event's seq and the new version.
+ *
+ * $3 state, $4 hold reason (NULL = clear the hold), $5 detail, $6 held
  * state, $7 line ids (space-separated), $8 supplier, $9 cancel reason
- * (NULL = keep). Returns the new event's sequence number. */
+ * (NULL = keep); event: $10 actor kind, $11 actor id, $12 type, $13 from
+ * state, $14 details (NULL = {}). */
 static const store_stmt stmt_update = {
     "wf_order_update",
-    "UPDATE orders SET state = $3, hold_reason = $4, hold_detail = COALESCE($5, ''), "
-    "hold_held_state = $6, hold_since = CASE WHEN $4::int2 IS NULL THEN NULL "
+    "WITH o AS (UPDATE orders SET state = $3, hold_reason = $4, "
+    "hold_detail = COALESCE($5, ''), hold_held_state = $6, "
+    "hold_since = CASE WHEN $4::int2 IS NULL THEN NULL "
     "WHEN hold_reason IS NULL THEN now() ELSE hold_since END, "
     "hold_line_ids = CASE WHEN $7::text IS NULL OR $7 = '' THEN '{}'::text[] "
     "ELSE string_to_array($7, ' ') END, hold_supplier_id = $8::uuid, "
     "cancel_reason = COALESCE($9, cancel_reason), version = version + 1, "
     "last_event_seq = last_event_seq + 1, update_time = now() "
-    "WHERE shop_id = $1 AND order_id = $2 RETURNING last_event_seq, version"};
-/* An event that leaves state and hold as they are. $3 cancel reason. */
+    "WHERE shop_id = $1 AND order_id = $2 RETURNING last_event_seq, version) "
+    "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
+    "to_state, details) SELECT $1, $2, o.last_event_seq, $10, $11, $12, $13, $3, "
+    "COALESCE($14::jsonb, '{}') FROM o RETURNING seq, (SELECT version FROM o)"};
+/* An event that leaves state and hold as they are. $3 cancel reason (NULL
+ * = keep); event: $4 actor kind, $5 actor id, $6 type, $7 state, $8 details. */
 static const store_stmt stmt_touch = {
     "wf_order_touch",
-    "UPDATE orders SET cancel_reason = COALESCE($3, cancel_reason), version = version + 1, "
-    "last_event_seq = last_event_seq + 1, update_time = now() "
-    "WHERE shop_id = $1 AND order_id = $2 RETURNING last_event_seq, version"};
-static const store_stmt stmt_event = {
-    "wf_order_event",
+    "WITH o AS (UPDATE orders SET cancel_reason = COALESCE($3, cancel_reason), "
+    "version = version + 1, last_event_seq = last_event_seq + 1, update_time = now() "
+    "WHERE shop_id = $1 AND order_id = $2 RETURNING last_event_seq, version) "
     "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
-    "to_state, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::jsonb, '{}'))"};
+    "to_state, details) SELECT $1, $2, o.last_event_seq, $4, $5, $6, $7, $7, "
+    "COALESCE($8::jsonb, '{}') FROM o RETURNING seq, (SELECT version FROM o)"};
 /* clang-format on */
 
 bool wf_order_can_move(int32_t from, int32_t to)
@@ -180,24 +189,27 @@ illegal:
     return DS_ERR_FAILED_PRECONDITION;
 }
 
-/* Write the order row; *seq gets the new event's sequence number. */
+/* Write the order row and append its event; *version gets the new version. */
 static ds_status write_row(store_conn *tx, const char *shop_id, const char *order_id,
-                           const wf_order_cur *cur, const wf_order_change *ch, int64_t *seq,
-                           int64_t *version, ds_error *err)
+                           const wf_order_cur *cur, const wf_order_change *ch, int64_t *version,
+                           ds_error *err)
 {
-    char state[24], reason[24], held[24];
-    bool hold = ch->to == S_ON_HOLD;
-    const char *v[9] = {shop_id, order_id, store_param_int64(state, ch->to), NULL, NULL, NULL,
-                        NULL, NULL, ch->cancel_reason};
+    char state[24], reason[24], held[24], kind[24], type[24], from[24];
+    const char *actor = ch->actor_id != NULL ? ch->actor_id : "";
+    const char *v[14] = {shop_id, order_id, store_param_int64(state, ch->to), NULL, NULL, NULL,
+                         NULL, NULL, ch->cancel_reason, store_param_int64(kind, ch->actor_kind),
+                         actor, store_param_int64(type, ch->event_type),
+                         store_param_int64(from, cur->state), ch->details};
     PGresult *r = NULL;
     ds_status st;
 
     if (ch->to == cur->state) {
-        v[2] = ch->cancel_reason;
-        st = store_exec(tx, &stmt_touch, 3, v, &r, err);
+        const char *t[8] = {shop_id, order_id, ch->cancel_reason, v[9], actor, v[11], v[12],
+                            ch->details};
+        st = store_exec(tx, &stmt_touch, 8, t, &r, err);
         goto read;
     }
-    if (hold) {
+    if (ch->to == S_ON_HOLD) {
         v[3] = store_param_int64(reason, ch->hold_reason);
         v[4] = ch->hold_detail;
         v[5] = store_param_int64(held, cur->state);
@@ -205,47 +217,26 @@ static ds_status write_row(store_conn *tx, const char *shop_id, const char *orde
         v[7] = ch->hold_supplier_id != NULL && ch->hold_supplier_id[0] != '\0'
                    ? ch->hold_supplier_id : NULL;
     }
-    st = store_exec(tx, &stmt_update, 9, v, &r, err);
+    st = store_exec(tx, &stmt_update, 14, v, &r, err);
 read:
     if (st == DS_OK && PQntuples(r) != 1)
         st = ds_error_set(err, DS_ERR_NOT_FOUND, "order %s not found", order_id);
-    if (st == DS_OK) {
-        *seq = store_row_int64(r, 0, 0, 0);
+    if (st == DS_OK)
         *version = store_row_int64(r, 0, 1, 0);
-    }
     PQclear(r);
     return st;
-}
-
-static ds_status append_event(store_conn *tx, const char *shop_id, const char *order_id,
-                              int64_t seq, int32_t from, const wf_order_change *ch, ds_error *err)
-{
-    char s[24], kind[24], type[24], f[24], t[24];
-    const char *v[9] = {shop_id,
-                        order_id,
-                        store_param_int64(s, seq),
-                        store_param_int64(kind, ch->actor_kind),
-                        ch->actor_id != NULL ? ch->actor_id : "",
-                        store_param_int64(type, ch->event_type),
-                        store_param_int64(f, from),
-                        store_param_int64(t, ch->to),
-                        ch->details};
-
-    return store_exec(tx, &stmt_event, 9, v, NULL, err);
 }
 
 ds_status wf_order_apply(store_conn *tx, const char *shop_id, const char *order_id,
                          wf_order_cur *cur, const wf_order_change *ch, ds_error *err)
 {
-    int64_t seq = 0, version = 0;
+    int64_t version = 0;
     int32_t from = cur->state;
     const char *kind = wf_order_entry_kind(ch->to);
     ds_status st = check_move(cur, ch, err);
 
     if (st == DS_OK)
-        st = write_row(tx, shop_id, order_id, cur, ch, &seq, &version, err);
-    if (st == DS_OK)
-        st = append_event(tx, shop_id, order_id, seq, from, ch, err);
+        st = write_row(tx, shop_id, order_id, cur, ch, &version, err);
     if (st == DS_OK && ch->to != from && !ch->no_entry_task && kind != NULL)
         st = wf_order_schedule(tx, shop_id, order_id, kind, ch->entry_delay_ms, err);
     if (st != DS_OK)
