@@ -3,11 +3,11 @@
 BEGIN;
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
 WITH picked AS MATERIALIZED (
-  SELECT shop_id, task_id FROM tasks
+  SELECT ctid AS tid FROM tasks
   WHERE state = 'available' AND run_at <= now() AND kind = ANY('{noop}'::text[])
   ORDER BY run_at, task_id LIMIT 500 FOR UPDATE SKIP LOCKED)
 UPDATE tasks t SET state = 'running', attempt = t.attempt + 1, lease_owner = 'bench',
   lease_until = now() + interval '30 seconds'
-FROM picked WHERE t.shop_id = picked.shop_id AND t.task_id = picked.task_id
+FROM picked WHERE t.ctid = picked.tid
 RETURNING t.task_id;
 ROLLBACK;

@@ -6,13 +6,19 @@
 # localQueue 500, completeJobBatchDelay 0); then the claim statement's cost
 # with 10k vs 1M rows (mostly future run_at) in the table. Prints a table.
 #
-#   bench/engine/run.sh            (BUILD=dir to reuse a Release build dir; N=tasks)
+#   bench/engine/run.sh   (BUILD=dir reuses a Release build dir; N=tasks per drain,
+#                          ROUNDS=engine/graphile-worker pairs, default 3)
+#
+# A drain of 100k lasts about 3 s, so one pair of drains moves by +-25% with
+# whatever else the machine does in those seconds: the pairs alternate and
+# the median ratio is the result.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$SRC/build-bench-engine}
 N=${N:-100000}
+ROUNDS=${ROUNDS:-3}
 PROCS=2
 CONC=24
 PG_DIR=/var/tmp/dropship-bench-engine
@@ -45,32 +51,43 @@ node "$HERE/gw_bench.js" "$URL" migrate >"$OUT/gw-migrate.log" 2>&1
 
 now_ms() { date +%s%3N; }
 
-# --- the engine ---
-"$DRV" --db "$URL" enqueue --kind noop --count "$N" --no-key >/dev/null
-psql "$URL" -c "VACUUM ANALYZE tasks"
-t0=$(now_ms)
-pids=()
-for i in $(seq 1 $PROCS); do
-  "$DRV" --db "$URL" run --until-empty --seconds 300 --workers $CONC --slots 500 \
-    >"$OUT/engine-$i.json" 2>"$OUT/engine-$i.log" &
-  pids+=($!)
+# --- the drains: ROUNDS pairs, engine then graphile-worker ---
+drain_engine() { # drain_engine ROUND -> ms
+  local t0 pids=() i p
+  "$DRV" --db "$URL" enqueue --kind noop --count "$N" --no-key >/dev/null
+  psql "$URL" -c "VACUUM ANALYZE tasks"
+  t0=$(now_ms)
+  for i in $(seq 1 $PROCS); do
+    "$DRV" --db "$URL" run --until-empty --seconds 300 --workers $CONC --slots 500 \
+      >"$OUT/engine-$1-$i.json" 2>"$OUT/engine-$1-$i.log" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  echo $(( $(now_ms) - t0 ))
+}
+drain_gw() { # drain_gw ROUND -> ms
+  local t0 pids=() i p
+  node "$HERE/gw_bench.js" "$URL" add "$N" >"$OUT/gw-add.log" 2>&1
+  psql "$URL" -c "VACUUM ANALYZE graphile_worker._private_jobs"
+  t0=$(now_ms)
+  for i in $(seq 1 $PROCS); do
+    node "$HERE/gw_bench.js" "$URL" work $CONC >"$OUT/gw-$1-$i.json" 2>"$OUT/gw-$1-$i.log" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  echo $(( $(now_ms) - t0 ))
+}
+rounds=()
+for r in $(seq 1 "$ROUNDS"); do
+  echo "round $r of $ROUNDS: engine, then graphile-worker ..." >&2
+  e_ms=$(drain_engine "$r")
+  e_left=$(psql "$URL" -c "SELECT count(*) FROM tasks")
+  g_ms=$(drain_gw "$r")
+  g_left=$(psql "$URL" -c "SELECT count(*) FROM graphile_worker._private_jobs")
+  [ "$e_left" = 0 ] && [ "$g_left" = 0 ] ||
+    { echo "run.sh: round $r left work behind (engine $e_left, graphile-worker $g_left)" >&2; exit 1; }
+  rounds+=("$r $e_ms $g_ms")
 done
-for p in "${pids[@]}"; do wait "$p"; done
-engine_ms=$(( $(now_ms) - t0 ))
-engine_left=$(psql "$URL" -c "SELECT count(*) FROM tasks")
-
-# --- graphile-worker ---
-node "$HERE/gw_bench.js" "$URL" add "$N" >"$OUT/gw-add.log" 2>&1
-psql "$URL" -c "VACUUM ANALYZE graphile_worker._private_jobs"
-t0=$(now_ms)
-pids=()
-for i in $(seq 1 $PROCS); do
-  node "$HERE/gw_bench.js" "$URL" work $CONC >"$OUT/gw-$i.json" 2>"$OUT/gw-$i.log" &
-  pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p"; done
-gw_ms=$(( $(now_ms) - t0 ))
-gw_left=$(psql "$URL" -c "SELECT count(*) FROM graphile_worker._private_jobs")
 
 # --- claim cost, 10k vs 1M rows ---
 explain() { psql "$URL" -f "$HERE/claim_explain.sql" >"$OUT/explain-$1.txt"; }
@@ -85,12 +102,18 @@ psql "$URL" -c "VACUUM ANALYZE tasks"
 explain large
 rows=$(psql "$URL" -c "SELECT count(*) FROM tasks")
 
-eps=$(( N * 1000 / engine_ms ))
-gps=$(( N * 1000 / gw_ms ))
-printf '\n%-44s %12s %12s\n' "no-op tasks, $PROCS procs x $CONC" "seconds" "tasks/s"
-printf '%-44s %12.2f %12d\n' "dropship task engine (left: $engine_left)" "$(bc -l <<<"$engine_ms/1000")" "$eps"
-printf '%-44s %12.2f %12d\n' "graphile-worker 0.17.3 (left: $gw_left)" "$(bc -l <<<"$gw_ms/1000")" "$gps"
-printf '%-44s %25.2fx\n' "ratio engine / graphile-worker" "$(bc -l <<<"$eps/$gps")"
+printf '\n%-8s %14s %14s %22s %8s\n' "round" "engine tasks/s" "gw jobs/s" "(no-op, $PROCS procs x $CONC)" "ratio"
+ratios=()
+for row in "${rounds[@]}"; do
+  read -r r e_ms g_ms <<<"$row"
+  eps=$(( N * 1000 / e_ms ))
+  gps=$(( N * 1000 / g_ms ))
+  ratio=$(printf '%.2f' "$(bc -l <<<"$eps / $gps")")
+  ratios+=("$ratio")
+  printf '%-8s %14d %14d %22s %7sx\n' "$r" "$eps" "$gps" "" "$ratio"
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "$(( (${#ratios[@]} + 1) / 2 ))p")
+printf '%-61s %7sx\n' "median ratio engine / graphile-worker 0.17.3 (target 1.5x)" "$median"
 printf '\n%-44s %12s  %s\n' "claim of 500 (EXPLAIN ANALYZE)" "ms" "buffers"
 printf '%-44s %12s  %s\n' "10k due rows" "$(ms_of small)" "$(buf_of small)"
 printf '%-44s %12s  %s\n' "$rows rows (10k due, rest future)" "$(ms_of large)" "$(buf_of large)"
