@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# bench/workflow/run.sh - the order workflow end to end against the commit
+# ceiling of the same PostgreSQL: N orders created over gRPC and driven to
+# COMPLETED by dropshipd (workflow on, dropship-sim as supplier and courier),
+# then pgbench -N on the same private cluster, then the claim statement's cost
+# with 10k vs 1M not-due rows. Prints one Markdown table; raw output goes to
+# bench/workflow/results/.
+#
+#   bench/workflow/run.sh [-n ORDERS] [-w WORKERS] [-h]
+#     -n ORDERS   orders to create and complete (default 2000)
+#     -w WORKERS  --workflow-workers of dropshipd (default 8 x nproc)
+#   BUILD=dir reuses another Release build dir (default build-bench-workflow)
+#   PROFILE=1 also loads pg_stat_statements and writes the statements of the
+#     run with calls per order to results/statements.txt (most called first,
+#     then most execution time first)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+BUILD=${BUILD:-$SRC/build-bench-workflow}
+PROFILE=${PROFILE:-0}
+N=2000
+CORES=$(nproc)
+WORKERS=$((8 * CORES))
+SCALE=100000000
+PGBENCH_S=20
+WAIT_LIMIT_S=240 # give up when orders stop completing for this long
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_DIR=/var/tmp/dropship-bench-workflow
+OUT=$HERE/results
+TOKEN=bench-sim-token
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+while getopts "n:w:h" opt; do
+  case $opt in
+    n) N=$OPTARG ;;
+    w) WORKERS=$OPTARG ;;
+    h) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+[[ $N =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -n needs a positive number" >&2; exit 2; }
+[[ $WORKERS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -w needs a positive number" >&2; exit 2; }
+
+say() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+mkdir -p "$OUT"
+rm -f "$OUT"/*.log "$OUT"/*.txt "$OUT"/*.json "$OUT"/*.md "$OUT"/*.port
+
+SIM_PID=""
+DS_PID=""
+stop_pid() { # stop_pid PID: TERM, wait up to 15 s, then KILL
+  local pid=$1 i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  stop_pid "$DS_PID"
+  stop_pid "$SIM_PID"
+  bash "$SRC/scripts/pgcluster" destroy "$PG_DIR" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build -----------------------------------------------------------------------
+say "building (Release) dropshipd, dropshipctl, dropship-sim and the Python stubs in ${BUILD#"$SRC"/}"
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$OUT/cmake.log" 2>&1 ||
+  die "cmake failed, see $OUT/cmake.log"
+cmake --build "$BUILD" -j"$CORES" --target dropshipd dropshipctl dropship-sim integration_py \
+  >>"$OUT/cmake.log" 2>&1 || die "build failed, see $OUT/cmake.log"
+DSD=$BUILD/server/daemon/dropshipd
+CTL=$BUILD/clients/dropshipctl/dropshipctl
+SIM=$BUILD/tests/sim/dropship-sim
+
+# --- PostgreSQL: durable settings (no --fast: fsync, synchronous_commit and
+# full_page_writes stay on, as in production) ---------------------------------------
+say "starting a private PostgreSQL 15 in $PG_DIR (durable: fsync on, synchronous_commit on)"
+bash "$SRC/scripts/pgcluster" destroy "$PG_DIR"
+bash "$SRC/scripts/pgcluster" init "$PG_DIR"
+if [ "$PROFILE" = 1 ]; then
+  echo "shared_preload_libraries = 'pg_stat_statements'" |
+    runuser -u postgres -- tee -a "$PG_DIR/data/postgresql.conf" >/dev/null
+fi
+bash "$SRC/scripts/pgcluster" start "$PG_DIR"
+ADMIN=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" postgres)
+sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+for db in dropship pgb scratch; do sql "$ADMIN" -c "CREATE DATABASE $db"; done
+URL=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" dropship)
+SCRATCH=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" scratch)
+"$DSD" migrate --database-url "$URL" >"$OUT/migrate.log" 2>&1 || die "migrate failed"
+"$DSD" migrate --database-url "$SCRATCH" >>"$OUT/migrate.log" 2>&1 || die "migrate failed"
+sql "$ADMIN" -c "SELECT name, setting FROM pg_settings WHERE name IN
+  ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers',
+   'max_wal_size','commit_delay') ORDER BY name" >"$OUT/pg-settings.txt"
+
+# --- pgbench: the commit ceiling, sampled before and after the orders -------------------
+# The durable commit rate of a virtual disk drifts by 2x from minute to minute;
+# two samples around the workflow run show the spread, their mean is the peer.
+PGH=(-h "$PG_DIR/sock" -U postgres)
+PGBENCH_ARGS=(-N -c $((2 * CORES)) -j "$CORES" -T "$PGBENCH_S")
+pgbench_tps() { # pgbench_tps LABEL -> TPS without connection time
+  "$PG_BIN/pgbench" "${PGH[@]}" "${PGBENCH_ARGS[@]}" pgb >"$OUT/pgbench-$1.log" 2>&1 ||
+    die "pgbench failed: $(tail -3 "$OUT/pgbench-$1.log")"
+  sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\)/\1/p' "$OUT/pgbench-$1.log" |
+    grep . || die "no tps in $OUT/pgbench-$1.log"
+}
+say "pgbench -i, then pgbench ${PGBENCH_ARGS[*]} (first sample)"
+"$PG_BIN/pgbench" "${PGH[@]}" -i -q pgb >"$OUT/pgbench-init.log" 2>&1 || die "pgbench -i failed"
+sql "$ADMIN" -c "CHECKPOINT"
+TPS1=$(pgbench_tps before)
+sql "$ADMIN" -c "CHECKPOINT"
+
+# --- dropship-sim and dropshipd ------------------------------------------------------
+say "starting dropship-sim (ship after 1 poll, deliver after 1 tracking poll)"
+"$SIM" --listen 127.0.0.1:0 --port-file "$OUT/sim.port" --token "$TOKEN" \
+  --ship-polls 1 --deliver-polls 1 >"$OUT/sim.log" 2>&1 &
+SIM_PID=$!
+for _ in $(seq 100); do [ -s "$OUT/sim.port" ] && break; sleep 0.1; done
+[ -s "$OUT/sim.port" ] || die "dropship-sim did not start"
+SIM_BASE="http://127.0.0.1:$(cat "$OUT/sim.port")"
+
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ADDR=127.0.0.1:$PORT
+say "starting dropshipd on $ADDR (workflow workers $WORKERS, time scale $SCALE)"
+"$DSD" serve --database-url "$URL" --listen "$ADDR" --log-level warn \
+  --workflow-workers "$WORKERS" --workflow-time-scale "$SCALE" \
+  --db-pool-size $((2 * WORKERS + 8)) >"$OUT/dropshipd.log" 2>&1 &
+DS_PID=$!
+for _ in $(seq 300); do
+  kill -0 "$DS_PID" 2>/dev/null || die "dropshipd exited: $(tail -5 "$OUT/dropshipd.log")"
+  "$CTL" -a "$ADDR" -t 1s health check >/dev/null 2>&1 && break
+  sleep 0.1
+done
+"$CTL" -a "$ADDR" -t 1s health check >/dev/null 2>&1 || die "dropshipd did not answer"
+
+SHOP=$(DROPSHIP_DATABASE_URL=$URL "$DSD" admin create-shop "Bench shop")
+KEY=$(DROPSHIP_DATABASE_URL=$URL "$DSD" admin create-api-key "$SHOP")
+ctl() { "$CTL" -a "$ADDR" -k "$KEY" "$@"; }
+SUP=$(ctl suppliers create -d @- <<JSON | jq -er .supplier.id
+{"supplier": {"displayName": "Bench supplier", "defaultCurrencyCode": "USD",
+              "paymentMode": "PAYMENT_MODE_AUTO",
+              "adapter": {"kind": "SUPPLIER_ADAPTER_KIND_CONTRACT",
+                          "baseUrl": "$SIM_BASE/suppliers/bench", "credential": "$TOKEN"},
+              "tracking": {"kind": "TRACKING_PROVIDER_KIND_CONTRACT",
+                           "baseUrl": "$SIM_BASE/tracking", "credential": "$TOKEN"}}}
+JSON
+) || die "could not create the supplier"
+ctl catalog create -d @- >/dev/null <<JSON || die "could not create the binding"
+{"binding": {"shopSku": "MUG", "supplierId": "$SUP", "supplierSku": "MUG-01",
+             "maxCost": {"currencyCode": "USD", "units": "100"}}}
+JSON
+
+# --- counters ----------------------------------------------------------------------
+# commits: pg_stat_database.xact_commit of the dropship database (every committed
+#   transaction, read-only ones included); wal syncs: pg_stat_wal.wal_sync;
+#   xids: transaction ids assigned (transactions that wrote), whole cluster.
+# transitions: order_events rows of type CREATED (1) or STATE_CHANGED (2).
+# task steps: rows deleted from tasks (a step leaves the table when it completes,
+#   so retries and snoozes of one step count once); task updates: claims +
+#   reschedules (each claim is one UPDATE).
+counters() { # counters LABEL -> OUT/counters-LABEL.txt, one "name value" a line
+  sql "$URL" -F ' ' >"$OUT/counters-$1.txt" <<'SQL'
+SELECT pg_stat_force_next_flush();
+SELECT 'commits', xact_commit FROM pg_stat_database WHERE datname = current_database();
+SELECT 'wal_syncs', wal_sync FROM pg_stat_wal;
+SELECT 'xids', txid_snapshot_xmax(txid_current_snapshot());
+SELECT 'events', count(*) FROM order_events;
+SELECT 'transitions', count(*) FROM order_events WHERE type IN (1, 2);
+SELECT 'task_steps', n_tup_del FROM pg_stat_user_tables WHERE relname = 'tasks';
+SELECT 'task_updates', n_tup_upd FROM pg_stat_user_tables WHERE relname = 'tasks';
+SELECT 'tasks_scheduled', n_tup_ins FROM pg_stat_user_tables WHERE relname = 'tasks';
+SQL
+  sed -i '/^$/d' "$OUT/counters-$1.txt"
+}
+get() { awk -v k="$2" '$1 == k { print $2 }' "$OUT/counters-$1.txt"; }
+delta() { echo $(($(get after "$1") - $(get before "$1"))); }
+
+sleep 2 # let the setup's backends report their statistics
+counters idle
+if [ "$PROFILE" = 1 ]; then
+  sql "$URL" -c "CREATE EXTENSION pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
+    >/dev/null
+fi
+sleep 5 # idle baseline: what dropshipd commits with no orders (engine polling)
+counters before
+idle_commits=$(( $(get before commits) - $(get idle commits) ))
+COMPLETED=8 # ORDER_STATE_COMPLETED, proto/dropship/v1/common.proto
+ON_HOLD=9   # ORDER_STATE_ON_HOLD
+now_ms() { date +%s%3N; }
+
+# --- CPU time, in clock ticks ---------------------------------------------------------
+# A process's own time is utime + stime of /proc/PID/stat; PostgreSQL's is the
+# postmaster's own and reaped children's time plus its live children's, so
+# backends that exit during the run still count. Machine (/proc/stat): busy =
+# user + nice + system + irq + softirq; steal (time the hypervisor gave to other
+# guests) is shown apart: it makes the same run slower without using our CPU.
+HZ=$(getconf CLK_TCK)
+PM_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
+proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() {
+  local t c
+  t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$PM_PID/stat")
+  for c in $(ps -o pid= --ppid "$PM_PID"); do t=$((t + $(proc_ticks "$c"))); done
+  echo "$t"
+}
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
+
+say "creating $N orders ($((2 * WORKERS)) client threads) and waiting until all are COMPLETED"
+cpu0_busy=$(busy_ticks) cpu0_steal=$(steal_ticks) cpu0_pg=$(pg_ticks) cpu0_ds=$(proc_ticks "$DS_PID")
+cpu0_sim=$(proc_ticks "$SIM_PID")
+t0=$(now_ms)
+PYTHONPATH=$BUILD/gen-py /usr/bin/python3 "$HERE/create_orders.py" "$ADDR" "$KEY" "$N" \
+  $((2 * WORKERS)) MUG "bench-$t0" >"$OUT/create.json" 2>"$OUT/create.log" ||
+  die "order creation failed: $(cat "$OUT/create.json" "$OUT/create.log")"
+create_ms=$(( $(now_ms) - t0 ))
+done_n=0
+last=-1
+last_change=$(now_ms)
+polls=0
+while :; do
+  # one statement per poll: the completed count, and the first hold if any
+  row=$(sql "$URL" -F $'\t' -c "SELECT count(*) FILTER (WHERE state = $COMPLETED),
+      coalesce(max(hold_detail) FILTER (WHERE state = $ON_HOLD), '') FROM orders")
+  done_n=${row%%$'\t'*}
+  held=${row#*$'\t'}
+  polls=$((polls + 1))
+  [ -z "$held" ] || die "an order went ON_HOLD, the run is void: $held"
+  [ "$done_n" -ge "$N" ] && break
+  if [ "$done_n" != "$last" ]; then
+    last=$done_n
+    last_change=$(now_ms)
+    say "  $done_n / $N completed"
+  elif [ $(( $(now_ms) - last_change )) -gt $((WAIT_LIMIT_S * 1000)) ]; then
+    sql "$URL" -c "SELECT state, count(*) FROM orders GROUP BY state ORDER BY state" \
+      >"$OUT/stuck-states.txt"
+    die "orders stopped completing at $done_n / $N (states: $(tr '\n' ' ' <"$OUT/stuck-states.txt"))"
+  fi
+  sleep 0.2
+done
+total_ms=$(( $(now_ms) - t0 ))
+cpu_busy=$(( $(busy_ticks) - cpu0_busy ))
+cpu_steal=$(( $(steal_ticks) - cpu0_steal ))
+cpu_ds=$(( $(proc_ticks "$DS_PID") - cpu0_ds ))
+cpu_sim=$(( $(proc_ticks "$SIM_PID") - cpu0_sim ))
+cpu_pg=$(( $(pg_ticks) - cpu0_pg ))
+say "all $N orders COMPLETED in $total_ms ms ($polls harness polls)"
+stop_pid "$DS_PID" # its backends report their statistics as they exit
+DS_PID=""
+stop_pid "$SIM_PID"
+SIM_PID=""
+counters after
+if [ "$PROFILE" = 1 ]; then
+  for order in calls total_exec_time; do
+    echo "-- calls | per order | rows | execution ms | statement; by $order"
+    sql "$URL" -F ' | ' -P footer=off <<SQL
+SELECT calls, round(calls::numeric / $N, 2) AS per_order, rows,
+       round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 160)
+FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'dropship')
+ORDER BY $order DESC LIMIT 40
+SQL
+  done >"$OUT/statements.txt"
+  say "statement profile in ${OUT#"$SRC"/}/statements.txt"
+fi
+
+# --- pgbench again, dropshipd stopped ----------------------------------------------
+say "pgbench ${PGBENCH_ARGS[*]} (second sample)"
+sql "$ADMIN" -c "CHECKPOINT"
+TPS2=$(pgbench_tps after)
+TPS=$(bc -l <<<"($TPS1 + $TPS2) / 2")
+
+# --- claim cost: 10k vs 1M not-due rows, 50 due -------------------------------------
+fill() { # fill FROM TO: not-due rows (run_at a day ahead)
+  sql "$SCRATCH" -c "INSERT INTO tasks (shop_id, kind, key, run_at)
+    SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g % 64), 12, '0'))::uuid,
+           'order.tracking', 'future:' || g, now() + interval '1 day' + g * interval '1 ms'
+    FROM generate_series($1, $2) g"
+}
+explain5() { # explain5 LABEL: 5 runs of claim_cost.sql
+  local i
+  sql "$SCRATCH" -c "VACUUM ANALYZE tasks"
+  for i in 1 2 3 4 5; do
+    sql "$SCRATCH" -v lim="$WORKERS" -f "$HERE/claim_cost.sql" >"$OUT/explain-$1-$i.txt"
+  done
+}
+median_ms() {
+  sed -nE 's/.*Execution Time: ([0-9.]+) ms.*/\1/p' "$OUT"/explain-"$1"-*.txt | sort -g | sed -n 3p
+}
+median_hit() { # median_hit LABEL [scan]: shared hit of the top node, or of the claim index scan
+  local f
+  for f in "$OUT"/explain-"$1"-*.txt; do
+    if [ "${2:-}" = scan ]; then
+      grep -A3 'Index Scan using tasks_claim' "$f" | grep -m1 -oE 'shared hit=[0-9]+'
+    else
+      grep -m1 -oE 'Buffers: shared hit=[0-9]+' "$f"
+    fi | grep -oE '[0-9]+$' || echo 0
+  done | sort -g | sed -n 3p
+}
+say "claim cost: 10k not-due + 50 due rows, then 1M not-due + 50 due rows"
+sql "$SCRATCH" -c "INSERT INTO tasks (shop_id, kind, key, run_at)
+  SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g % 64), 12, '0'))::uuid,
+         'order.verify', 'due:' || g, now() - interval '1 minute'
+  FROM generate_series(1, 50) g"
+fill 1 10000
+explain5 10k
+fill 10001 1000000
+explain5 1M
+rows_large=$(sql "$SCRATCH" -c "SELECT count(*) FROM tasks")
+
+# --- report ------------------------------------------------------------------------
+ms_small=$(median_ms 10k)
+ms_large=$(median_ms 1M)
+hit_small=$(median_hit 10k)
+hit_large=$(median_hit 1M)
+scan_small=$(median_hit 10k scan)
+scan_large=$(median_hit 1M scan)
+secs=$(bc -l <<<"$total_ms / 1000")
+trans=$(delta transitions)
+steps=$(delta task_steps)
+commits=$(delta commits)
+f2() { printf '%.2f' "$1"; }
+tps_trans=$(bc -l <<<"$trans / $secs")
+{
+  echo "| measure | value |"
+  echo "|---|---|"
+  echo "| orders created and COMPLETED | $done_n / $N ($(jq -r .failed "$OUT/create.json") create failures, $(jq -r .retries "$OUT/create.json") retried calls) |"
+  echo "| wall time, first CreateOrder to last COMPLETED | $(f2 "$secs") s (creation alone $(f2 "$(bc -l <<<"$create_ms / 1000")") s) |"
+  echo "| orders/s | $(f2 "$(bc -l <<<"$N / $secs")") |"
+  echo "| transitions (order_events CREATED + STATE_CHANGED) | $trans ($(f2 "$(bc -l <<<"$trans / $N")")/order; all events $(delta events)) |"
+  echo "| transitions/s | $(f2 "$tps_trans") |"
+  echo "| task steps (tasks rows completed) | $steps ($(f2 "$(bc -l <<<"$steps / $N")")/order; claims+reschedules $(delta task_updates)) |"
+  echo "| task steps/s | $(f2 "$(bc -l <<<"$steps / $secs")") |"
+  echo "| commits (pg_stat_database.xact_commit) | $commits ($(f2 "$(bc -l <<<"$commits / $N")")/order, includes $polls harness polls; idle dropshipd: $(f2 "$(bc -l <<<"$idle_commits / 5")")/s) |"
+  echo "| writing transactions (xids assigned) | $(delta xids) ($(f2 "$(bc -l <<<"$(delta xids) / $N")")/order) |"
+  echo "| WAL syncs (pg_stat_wal.wal_sync) | $(delta wal_syncs) ($(f2 "$(bc -l <<<"$(delta wal_syncs) / $N")")/order) |"
+  cpu_ms() { f2 "$(bc -l <<<"$1 * 1000 / $HZ / $N")"; }
+  pct() { printf '%.0f' "$(bc -l <<<"100 * $1 / ($cpu_busy + 0.000001)")"; }
+  echo "| CPU busy, all processes (core-seconds of $(f2 "$(bc -l <<<"$CORES * $secs")") available) | $(f2 "$(bc -l <<<"$cpu_busy / $HZ")") s, $(cpu_ms "$cpu_busy") ms/order; stolen by the hypervisor $(f2 "$(bc -l <<<"$cpu_steal / $HZ")") s |"
+  echo "| CPU: PostgreSQL / dropshipd / dropship-sim / rest (client, harness, kernel) | $(cpu_ms "$cpu_pg") / $(cpu_ms "$cpu_ds") / $(cpu_ms "$cpu_sim") / $(cpu_ms $((cpu_busy - cpu_pg - cpu_ds - cpu_sim))) ms/order ($(pct "$cpu_pg")% / $(pct "$cpu_ds")% / $(pct "$cpu_sim")% / $(pct $((cpu_busy - cpu_pg - cpu_ds - cpu_sim)))%) |"
+  echo "| pgbench ${PGBENCH_ARGS[*]}, same cluster: before / after the orders | $(f2 "$TPS1") / $(f2 "$TPS2") TPS (mean $(f2 "$TPS")) |"
+  echo "| **transitions/s ÷ pgbench TPS** (target ≥ 0.5) | **$(f2 "$(bc -l <<<"$tps_trans / $TPS")")** (task steps/s ÷ pgbench TPS: $(f2 "$(bc -l <<<"$steps / $secs / $TPS")")) |"
+  echo "| claim (LIMIT $WORKERS), 10k not-due + 50 due: median of 5 | $ms_small ms, shared hit $hit_small (claim index scan $scan_small) |"
+  echo "| claim (LIMIT $WORKERS), $((rows_large - 50)) not-due + 50 due: median of 5 | $ms_large ms, shared hit $hit_large (claim index scan $scan_large) |"
+  echo "| claim ratio 1M / 10k | time $(f2 "$(bc -l <<<"$ms_large / $ms_small")")x, buffers $(f2 "$(bc -l <<<"$hit_large / $hit_small")")x |"
+  echo
+  echo "machine: $CORES cores, $(uname -m); dropshipd Release, $WORKERS workflow workers," \
+    "time scale $SCALE; PostgreSQL 15 durable ($(tr '\n' ' ' <"$OUT/pg-settings.txt" | sed 's/|/=/g; s/ $//'))"
+} | tee "$OUT/results.md"
