@@ -41,17 +41,21 @@ static const store_stmt stmt_failed = {
     "WHERE shop_id = $1 AND binding_id = $2"};
 /* States 1, 2, 3 = RECEIVED, VERIFYING, PURCHASING; 9 = ON_HOLD; hold
  * reasons 3, 4 = OUT_OF_STOCK, PRICE_CHANGED; supplier order state 1 =
- * PENDING (dropship.v1 enums). */
+ * PENDING (dropship.v1 enums). The orders not yet bought are found first
+ * (orders_state_idx, orders_hold_idx; MATERIALIZED keeps the planner from
+ * starting at order_lines instead) and then their lines, so a sync costs
+ * what is in flight, not every line ever sold of the SKU. */
 static const store_stmt stmt_orders = {
     "offers_orders",
-    "SELECT DISTINCT o.order_id::text FROM order_lines l JOIN orders o "
-    "ON o.shop_id = l.shop_id AND o.order_id = l.order_id "
-    "WHERE l.shop_id = $1 AND l.shop_sku = $2 AND (o.state IN (1, 2, 3) OR "
-    "(o.state = 9 AND o.hold_reason IN (3, 4) AND o.hold_held_state IN (1, 2, 3))) "
+    "WITH live AS MATERIALIZED (SELECT o.shop_id, o.order_id FROM orders o "
+    "WHERE o.shop_id = $1 AND (o.state IN (1, 2, 3) OR "
+    "(o.state = 9 AND o.hold_reason IN (3, 4) AND o.hold_held_state IN (1, 2, 3)))) "
+    "SELECT live.order_id::text FROM live WHERE EXISTS (SELECT 1 FROM order_lines l "
+    "WHERE l.shop_id = live.shop_id AND l.order_id = live.order_id AND l.shop_sku = $2 "
     "AND NOT EXISTS (SELECT 1 FROM supplier_order_lines sl JOIN supplier_orders so "
     "ON so.shop_id = sl.shop_id AND so.order_id = sl.order_id AND so.supplier_id = sl.supplier_id "
     "WHERE sl.shop_id = l.shop_id AND sl.order_id = l.order_id AND sl.line_id = l.line_id "
-    "AND so.state <> 1) LIMIT $3::int8"};
+    "AND so.state <> 1)) LIMIT $3::int8"};
 static const store_stmt stmt_hold_lines = {
     "offers_hold_lines",
     "SELECT array_to_string(hold_line_ids, ' ') FROM orders "
