@@ -12,10 +12,10 @@
 #include "api_case_actions.h"
 #include "api_util.h"
 #include "api_validate.h"
+#include "api_watch.h"
 #include "store_cases.h"
 #include "wf_case_fsm.h"
 #include "wf_case_tasks.h"
-#include "wf_events.h"
 #include "wf_order_steps.h"
 
 enum {
@@ -394,28 +394,6 @@ static ds_status list_cases(rpc_ctx *ctx, const ProtobufCMessage *req_, Protobuf
 
 /* ---- GetCaseHistory ---- */
 
-static ds_status fill_history(ds_arena *a, store_event_row *rows, size_t n, bool more, uint32_t fp,
-                              const char *case_id, Dropship__V1__GetCaseHistoryResponse *out,
-                              ds_error *err)
-{
-    out->events = ds_arena_alloc(a, sizeof(*out->events) * (n + 1));
-    if (out->events == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        out->events[i] = rows[i].msg;
-        rows[i].msg->cursor = wf_events_cursor(a, rows[i].pos);
-        if (rows[i].msg->cursor == NULL)
-            return ds_error_set(err, DS_ERR_INTERNAL, "cannot encode an event cursor");
-    }
-    out->n_events = n;
-    if (more && n > 0) {
-        out->next_page_token = api_page_token(a, rows[n - 1].msg->sequence, case_id, fp);
-        if (out->next_page_token == NULL)
-            return ds_error_set(err, DS_ERR_INTERNAL, "cannot encode a page token");
-    }
-    return DS_OK;
-}
-
 static ds_status get_case_history(rpc_ctx *ctx, const ProtobufCMessage *req_,
                                   ProtobufCMessage **resp, ds_error *err, void *svc)
 {
@@ -446,7 +424,8 @@ static ds_status get_case_history(rpc_ctx *ctx, const ProtobufCMessage *req_,
     if (out == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
     *resp = &out->base;
-    return fill_history(ctx->arena, rows, n, more, fp, req->case_id, out, err);
+    return api_events_page(ctx->arena, rows, n, more, fp, req->case_id, &out->events,
+                           &out->n_events, &out->next_page_token, err);
 }
 
 const rpc_method_impl api_cases_methods[] = {

@@ -15,7 +15,6 @@
 #include "api_watch.h"
 #include "dropship/v1/orders.pb-c.h"
 #include "store_orders.h"
-#include "wf_events.h"
 
 enum {
     REQUEST_ID_MAX = 100,
@@ -367,28 +366,6 @@ static ds_status list_orders(rpc_ctx *ctx, const ProtobufCMessage *req_, Protobu
 
 /* ---- GetOrderHistory ---- */
 
-static ds_status fill_history(ds_arena *a, store_event_row *rows, size_t n, bool more, uint32_t fp,
-                              const char *order_id, Dropship__V1__GetOrderHistoryResponse *out,
-                              ds_error *err)
-{
-    out->events = ds_arena_alloc(a, sizeof(*out->events) * (n + 1));
-    if (out->events == NULL)
-        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        out->events[i] = rows[i].msg;
-        rows[i].msg->cursor = wf_events_cursor(a, rows[i].pos);
-        if (rows[i].msg->cursor == NULL)
-            return ds_error_set(err, DS_ERR_INTERNAL, "cannot encode an event cursor");
-    }
-    out->n_events = n;
-    if (more && n > 0) {
-        out->next_page_token = api_page_token(a, rows[n - 1].msg->sequence, order_id, fp);
-        if (out->next_page_token == NULL)
-            return ds_error_set(err, DS_ERR_INTERNAL, "cannot encode a page token");
-    }
-    return DS_OK;
-}
-
 static ds_status get_order_history(rpc_ctx *ctx, const ProtobufCMessage *req_,
                                    ProtobufCMessage **resp, ds_error *err, void *svc)
 {
@@ -417,7 +394,8 @@ static ds_status get_order_history(rpc_ctx *ctx, const ProtobufCMessage *req_,
     if (out == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
     *resp = &out->base;
-    return fill_history(ctx->arena, rows, n, more, fp, req->order_id, out, err);
+    return api_events_page(ctx->arena, rows, n, more, fp, req->order_id, &out->events,
+                           &out->n_events, &out->next_page_token, err);
 }
 
 /* The workflow RPCs (CancelOrder, ResolveHold, RecordPaymentProof,

@@ -1,5 +1,7 @@
-/* api_orders.h - dropship.v1.OrderService handlers (this milestone: create,
- * get, list and history; the workflow RPCs answer UNIMPLEMENTED).
+/* api_orders.h - dropship.v1.OrderService handlers: create, get, list and
+ * history here; the workflow RPCs (ResolveHold, RecordPaymentProof,
+ * CancelOrder, RefreshTracking) in api_order_actions.c, WatchOrderEvents in
+ * api_watch.c.
  *
  * Handlers (rpc_unary_fn) validate the whole request first, collecting
  * every violation, and touch the database only for a valid request. They

@@ -137,3 +137,25 @@ ds_status api_watch_order_events(rpc_ctx *ctx, const ProtobufCMessage *req, rpc_
         st = wf_events_subscribe(env->events, &f, from, &stream_sink, stream, err);
     return st;
 }
+
+ds_status api_events_page(ds_arena *a, store_event_row *rows, size_t n, bool more, uint32_t fp,
+                          const char *id, Dropship__V1__OrderEvent ***events, size_t *n_events,
+                          char **next_page_token, ds_error *err)
+{
+    *events = ds_arena_alloc(a, sizeof(**events) * (n + 1));
+    if (*events == NULL)
+        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        (*events)[i] = rows[i].msg;
+        rows[i].msg->cursor = wf_events_cursor(a, rows[i].pos);
+        if (rows[i].msg->cursor == NULL)
+            return ds_error_set(err, DS_ERR_INTERNAL, "cannot encode an event cursor");
+    }
+    *n_events = n;
+    if (more && n > 0) {
+        *next_page_token = api_page_token(a, rows[n - 1].msg->sequence, id, fp);
+        if (*next_page_token == NULL)
+            return ds_error_set(err, DS_ERR_INTERNAL, "cannot encode a page token");
+    }
+    return DS_OK;
+}
