@@ -77,8 +77,6 @@ ds_status api_case_read(store_pool *pool, int64_t deadline_ms, const char *shop_
 
     if (st == DS_ERR_NOT_FOUND)
         return api_not_found(err, "case", case_id);
-    if (st == DS_OK)
-        st = store_cd_fill_pool(pool, deadline_ms, shop_id, row.msg, a, err);
     if (st == DS_OK) {
         row.msg->etag = api_etag(a, row.version);
         if (row.msg->etag == NULL)

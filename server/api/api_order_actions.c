@@ -78,8 +78,6 @@ ds_status api_order_read(store_pool *pool, int64_t deadline_ms, const char *shop
 
     if (st == DS_ERR_NOT_FOUND)
         return api_not_found(err, "order", order_id);
-    if (st == DS_OK)
-        st = store_wf_fill_order_pool(pool, deadline_ms, shop_id, a, row.msg, err);
     if (st == DS_OK) {
         row.msg->etag = api_etag(a, row.version);
         if (row.msg->etag == NULL)

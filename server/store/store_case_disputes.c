@@ -225,15 +225,3 @@ ds_status store_cd_fill(store_conn *c, const char *shop_id, Dropship__V1__Case *
     PQclear(r);
     return st;
 }
-
-ds_status store_cd_fill_pool(store_pool *p, int64_t deadline_ms, const char *shop_id,
-                             Dropship__V1__Case *k, ds_arena *a, ds_error *err)
-{
-    store_conn *c = NULL;
-    ds_status st = store_acquire(p, deadline_ms, &c, err);
-
-    if (st == DS_OK)
-        st = store_cd_fill(c, shop_id, k, a, err);
-    store_release(p, c);
-    return st;
-}

@@ -88,7 +88,5 @@ ds_status store_cd_refund_get(store_conn *c, const char *shop_id, const char *ca
  * database (k->id and k->refunds already read). Arena-owned. */
 ds_status store_cd_fill(store_conn *c, const char *shop_id, Dropship__V1__Case *k, ds_arena *a,
                         ds_error *err);
-ds_status store_cd_fill_pool(store_pool *p, int64_t deadline_ms, const char *shop_id,
-                             Dropship__V1__Case *k, ds_arena *a, ds_error *err);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_case_disputes.h"
 #include "store_events.h"
 #include "store_row.h"
 
@@ -487,8 +488,16 @@ ds_status store_case_get_pool(store_pool *p, int64_t deadline_ms, const char *sh
     store_conn *c = NULL;
     ds_status st = store_acquire(p, deadline_ms, &c, err);
 
+    /* one snapshot for the row, its parts and its supplier dispute: a step
+     * that writes them together is seen whole or not at all */
+    if (st == DS_OK)
+        st = store_exec_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
     if (st == DS_OK)
         st = store_case_get(c, shop_id, case_id, a, out, err);
+    if (st == DS_OK)
+        st = store_cd_fill(c, shop_id, out->msg, a, err);
+    if (c != NULL)
+        store_rollback(c);
     store_release(p, c);
     return st;
 }

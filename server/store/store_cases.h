@@ -77,9 +77,13 @@ ds_status store_case_request_put(store_conn *tx, const char *shop_id, const char
                                  const char *request_id, const char *hash, const char *case_id,
                                  const char *result, ds_error *err);
 
-/* Read one case. */
+/* Read one case (without the supplier dispute fields) on c, which may be
+ * inside the caller's transaction. */
 ds_status store_case_get(store_conn *c, const char *shop_id, const char *case_id, ds_arena *a,
                          store_case_row *out, ds_error *err);
+/* Read one case whole, supplier dispute and supplier refund fields
+ * included (store_cd_fill), in one read-only snapshot on a pooled
+ * connection. */
 ds_status store_case_get_pool(store_pool *p, int64_t deadline_ms, const char *shop_id,
                               const char *case_id, ds_arena *a, store_case_row *out,
                               ds_error *err);

@@ -6,6 +6,7 @@
 
 #include "store_events.h"
 #include "store_row.h"
+#include "store_wf_view.h"
 
 /* SQL text reads better laid out by hand. */
 /* clang-format off */
@@ -577,8 +578,16 @@ ds_status store_order_get(store_pool *p, int64_t deadline_ms, const char *shop_i
     store_conn *c = NULL;
     ds_status st = store_acquire(p, deadline_ms, &c, err);
 
+    /* one snapshot for the order and its workflow view: a step that moves
+     * the order and writes its supplier orders or parcels is seen whole */
+    if (st == DS_OK)
+        st = store_exec_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
     if (st == DS_OK)
         st = read_one(c, shop_id, order_id, a, out, err);
+    if (st == DS_OK)
+        st = store_wf_fill_order(c, shop_id, a, out->msg, err);
+    if (c != NULL)
+        store_rollback(c);
     store_release(p, c);
     return st;
 }

@@ -61,8 +61,10 @@ ds_status store_order_create(store_pool *p, int64_t deadline_ms, const store_ord
                              ds_arena *a, store_order_row *out, bool *replayed,
                              char dup_order_id[37], ds_error *err);
 
-/* Read one order. DS_ERR_NOT_FOUND when absent or of another shop;
- * order_id must be a UUID (DS_ERR_INVALID otherwise). */
+/* Read one order with its workflow view (supplier orders, parcels, case
+ * ids: store_wf_fill_order) in one read-only snapshot. DS_ERR_NOT_FOUND
+ * when absent or of another shop; order_id must be a UUID (DS_ERR_INVALID
+ * otherwise). */
 ds_status store_order_get(store_pool *p, int64_t deadline_ms, const char *shop_id,
                           const char *order_id, ds_arena *a, store_order_row *out, ds_error *err);
 

@@ -278,15 +278,3 @@ ds_status store_wf_fill_order(store_conn *c, const char *shop_id, ds_arena *a,
         st = read_case_ids(c, v, a, order, err);
     return st;
 }
-
-ds_status store_wf_fill_order_pool(store_pool *p, int64_t deadline_ms, const char *shop_id,
-                                   ds_arena *a, Dropship__V1__Order *order, ds_error *err)
-{
-    store_conn *c = NULL;
-    ds_status st = store_acquire(p, deadline_ms, &c, err);
-
-    if (st == DS_OK)
-        st = store_wf_fill_order(c, shop_id, a, order, err);
-    store_release(p, c);
-    return st;
-}

@@ -18,8 +18,4 @@
 ds_status store_wf_fill_order(store_conn *c, const char *shop_id, ds_arena *a,
                               Dropship__V1__Order *order, ds_error *err);
 
-/* The same through a pooled connection, waiting at most until deadline_ms. */
-ds_status store_wf_fill_order_pool(store_pool *p, int64_t deadline_ms, const char *shop_id,
-                                   ds_arena *a, Dropship__V1__Order *order, ds_error *err);
-
 #endif

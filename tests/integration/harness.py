@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -131,6 +132,24 @@ def fresh_database(name, base_url=None):
     sql(base, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
     sql(base, 'CREATE DATABASE "%s"' % name)
     return database_url(base, name)
+
+
+def reads_during_commits(db_url, body, commits, read):
+    """Commit `body` (SQL that may use the loop variable i) `commits` times,
+    one transaction each, in a DO loop in the database, and call read()
+    over and over while that runs (at least once). Returns the list of what
+    read() returned. For checking that a read is one snapshot: make every
+    commit write the same value i to the places the read combines."""
+    writer = threading.Thread(target=sql, args=(
+        db_url, "DO $$ BEGIN FOR i IN 1..%d LOOP %s; COMMIT; END LOOP; END $$" % (commits, body)))
+    writer.start()
+    seen = []
+    try:
+        while writer.is_alive() or not seen:
+            seen.append(read())
+    finally:
+        writer.join()
+    return seen
 
 
 def count_rows(db_url, table, where="TRUE"):

@@ -215,6 +215,23 @@ class DisputesTest(unittest.TestCase):
         self.assertEqual(last.details["supplier_dispute_status"], "REJECTED")
         self.assertEqual(last.actor.kind, ADAPTER)
 
+    def test_get_case_reads_one_snapshot(self):
+        # A step writes the case row and its supplier dispute fields in one
+        # transaction; GetCase must never show half of such a write. Here a
+        # writer commits UPDATEs that set the description and the dispute
+        # message to the same value, and GetCase runs meanwhile.
+        o = self.delivered_order("disp-snap", "MUG")
+        k = self.open_case(o.id, C.CASE_TYPE_RETURN, evidence=False)
+        seen = harness.reads_during_commits(
+            self.db, "UPDATE cases SET description = 'v' || i, supplier_dispute_status = 'OPEN',"
+            " supplier_dispute_message = 'v' || i WHERE case_id = '%s'" % k.id, 3000,
+            lambda: self.get(k.id))
+        torn = [(g.description, g.supplier_dispute.message) for g in seen
+                if g.HasField("supplier_dispute") and g.description != g.supplier_dispute.message]
+        sys.stderr.write("GetCase %d times during 3000 commits: %d torn\n" % (len(seen), len(torn)))
+        self.assertEqual(torn[:5], [], "GetCase mixed two commits")
+        self.assertGreater(len(seen), 20)
+
     def test_other_case_types_do_not_go_to_the_supplier(self):
         o = self.delivered_order("disp-none", "CAP")
         k = self.open_case(o.id, C.CASE_TYPE_DAMAGED)

@@ -142,6 +142,28 @@ class LifecycleTest(unittest.TestCase):
         seqs = [e.sequence for e in w.history(o.id)]
         self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
 
+    def test_get_order_reads_one_snapshot(self):
+        # A step writes the order row and its supplier orders in one
+        # transaction; GetOrder must never show half of such a write. Here
+        # a writer commits the same value to the order's buyer note and its
+        # supplier order's payment reference, and GetOrder runs meanwhile.
+        w = self.w
+        sup = w.supplier("snap")
+        w.bind("SNAP", sup, "SNAP-01")
+        o = w.order("life-snap", [("SNAP", 1)])
+        w.wait_state(o.id, common_pb2.ORDER_STATE_COMPLETED)
+        body = ("UPDATE orders SET buyer_note = 'v' || i WHERE order_id = '{0}';"
+                " UPDATE supplier_orders SET proof_reference = 'v' || i WHERE order_id = '{0}'"
+                .format(o.id))
+        harness.sql(w.db, "DO $$ DECLARE i int := 0; BEGIN %s; END $$" % body)  # both 'v0'
+        seen = harness.reads_during_commits(w.db, body, 3000, lambda: w.get(o.id))
+        torn = [(g.buyer_note, g.supplier_orders[0].payment_proof.reference) for g in seen
+                if g.buyer_note != g.supplier_orders[0].payment_proof.reference]
+        sys.stderr.write("GetOrder %d times during 3000 commits: %d torn\n"
+                         % (len(seen), len(torn)))
+        self.assertEqual(torn[:5], [], "GetOrder mixed two commits")
+        self.assertGreater(len(seen), 20)
+
     def test_split_order_two_suppliers_three_parcels_one_purchase_each(self):
         w = self.w
         a, b = w.supplier("north"), w.supplier("south")
