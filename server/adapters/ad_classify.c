@@ -126,8 +126,9 @@ static void classify_transport(ad_result *res, const char *where, ad_transport t
                        where);
         break;
     case AD_TR_QUEUE_TIMEOUT:
-        ad_result_fail(res, DS_ERR_DEADLINE, true, "%s: waited too long for the endpoint's rate limit",
-                       where);
+        ad_result_fail(res, DS_ERR_DEADLINE, true,
+                       "%s: not sent, waited too long for the endpoint's limits", where);
+        res->not_sent = true;
         break;
     default:
         ad_result_fail(res, DS_ERR_INTERNAL, false, "%s: HTTP client error (%s)", where, d);

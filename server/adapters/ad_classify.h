@@ -35,7 +35,11 @@ enum {
 typedef struct ad_result {
     ds_status status;       /* DS_OK or the error class */
     bool retryable;         /* may the same request (same Idempotency-Key) be sent again? */
-    int64_t retry_after_ms; /* server asked to wait this long; -1 when it did not say */
+    int64_t retry_after_ms; /* server asked to wait this long; -1 when it did not say.
+                               When not_sent: the client's estimate of when the
+                               endpoint's limits let the request go (-1 = unknown) */
+    bool not_sent;          /* the request never left: it waited for its endpoint's
+                               limits past its queue_timeout_ms (AD_TR_QUEUE_TIMEOUT) */
     int http_status;        /* 0 when no HTTP answer was received */
     char code[AD_CODE_MAX]; /* vendor error code ("OUT_OF_STOCK"), "" when none */
     char message[DS_ERROR_MSG_MAX]; /* "" on success */

@@ -221,20 +221,28 @@ static bool take_submitted(ad_http *h, int64_t now)
     return stopping;
 }
 
-/* Fail waiting jobs whose queue deadline passed; returns ms until the next
- * deadline among the rest (or POLL_MAX_MS). */
+/* Fail waiting jobs whose queue deadline passed, each with the estimate of
+ * when its endpoint could have taken it (ad_limit_eta_ms for its place
+ * behind the jobs still waiting) as retry_after_ms; returns ms until the
+ * next deadline among the rest (or POLL_MAX_MS). */
 static int64_t expire_waiting(ad_http *h, ad_endpoint *ep, int64_t now)
 {
     int64_t next = POLL_MAX_MS;
     ad_job *keep_head = NULL;
     ad_job *keep_tail = NULL;
     ad_job *job;
+    int kept = 0;
 
     for (job = endpoint_pop(ep); job != NULL; job = endpoint_pop(ep)) {
         if (job->queue_deadline != 0 && now >= job->queue_deadline) {
-            complete_tr(h, job, AD_TR_QUEUE_TIMEOUT, NULL);
+            ad_result res;
+
+            ad_job_outcome_tr(job, AD_TR_QUEUE_TIMEOUT, NULL, &res);
+            res.retry_after_ms = ad_limit_eta_ms(&ep->lim, now, kept);
+            complete(h, job, &res);
             continue;
         }
+        kept++;
         if (job->queue_deadline != 0 && job->queue_deadline - now < next)
             next = job->queue_deadline - now;
         if (keep_tail != NULL)

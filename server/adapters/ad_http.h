@@ -70,7 +70,10 @@ typedef struct ad_request {
     const char *content_type;     /* default "application/json" when there is a body */
     int connect_timeout_ms;       /* 0 = AD_HTTP_DEFAULT_CONNECT_MS */
     int timeout_ms;               /* whole transfer once started; 0 = AD_HTTP_DEFAULT_TIMEOUT_MS */
-    int queue_timeout_ms;         /* longest wait for the endpoint's limits; 0 = no bound */
+    int queue_timeout_ms;         /* longest wait for the endpoint's limits; 0 = no bound.
+                                     Past it the request completes unsent: DS_ERR_DEADLINE,
+                                     retryable, not_sent, retry_after_ms = when the
+                                     endpoint could take it (ad_limit_eta_ms) */
     size_t max_response_bytes;    /* 0 = AD_HTTP_DEFAULT_MAX_RESPONSE */
 } ad_request;
 

@@ -120,3 +120,25 @@ void ad_limit_pause(ad_limit *l, int64_t now_ms, int64_t delay_ms)
     if (until > l->paused_until)
         l->paused_until = until;
 }
+
+int64_t ad_limit_eta_ms(ad_limit *l, int64_t now_ms, int ahead)
+{
+    int64_t pause = l->paused_until > now_ms ? l->paused_until - now_ms : 0;
+    int64_t earn = 0;
+    ad_bucket *b = &l->bucket;
+
+    if (b->rate_per_s > 0) {
+        double at_start, missing;
+
+        refill(b, now_ms);
+        at_start = b->tokens + (double)pause * b->rate_per_s / 1000.0;
+        if (at_start > b->burst)
+            at_start = b->burst;
+        missing = (double)(ahead > 0 ? ahead : 0) + 1.0 - at_start;
+        if (missing > 1e-9)
+            earn = (int64_t)ceil(missing * 1000.0 / b->rate_per_s - 1e-6);
+    }
+    if (pause + earn == 0 && l->max_concurrency > 0 && l->in_flight >= l->max_concurrency)
+        return -1;
+    return pause + earn;
+}

@@ -68,4 +68,12 @@ void ad_limit_finish(ad_limit *l);
  * never shortens an existing, longer one. */
 void ad_limit_pause(ad_limit *l, int64_t now_ms, int64_t delay_ms);
 
+/* How long until a waiting request with `ahead` others queued before it
+ * could start, as far as time decides: the rest of the pause, then the
+ * time the bucket needs to earn ahead + 1 tokens (tokens earned during the
+ * pause count, up to the burst). Returns that many ms (0 = now), or -1
+ * when nothing time-based holds it back and the concurrency cap is full
+ * (only a finishing request can free the way). Refills the bucket. */
+int64_t ad_limit_eta_ms(ad_limit *l, int64_t now_ms, int ahead);
+
 #endif

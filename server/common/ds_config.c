@@ -80,6 +80,10 @@ static const cfg_row rows[] = {
      "a parcel with no new checkpoint this long opens a LOST_IN_TRANSIT case (divided by the "
      "workflow time scale)",
      INT(case_escalate_after_s, 1, 31536000)},
+    {"adapter-queue-wait-ms", "DROPSHIP_ADAPTER_QUEUE_WAIT_MS", CFG_INT, "2000", "MS",
+     "longest a supplier or courier call waits for its API's limits (Retry-After pause, rate, "
+     "32 at once) before its step gives the worker back and snoozes until the API can take it",
+     INT(adapter_queue_ms, 10, 3600000)},
 };
 
 enum { N_ROWS = sizeof(rows) / sizeof(rows[0]) };

@@ -43,6 +43,7 @@ typedef struct ds_config {
     int workflow_step_attempts;     /* tries of the other order steps before a hold */
     int workflow_lease_ms;          /* task lease length */
     int case_escalate_after_s; /* stuck parcel -> automatic case, seconds (before scaling) */
+    int adapter_queue_ms;      /* longest wait of a supplier call for its endpoint's limits */
 
     bool help;    /* --help / -h was given */
     bool version; /* --version was given */

@@ -167,6 +167,7 @@ static int serve_until_signal(const ds_config *cfg, store_pool *pool, const sigs
     ws.step_attempts = cfg->workflow_step_attempts;
     ws.lease_ms = cfg->workflow_lease_ms;
     ws.escalate_after_ms = (int64_t)cfg->case_escalate_after_s * 1000;
+    ws.adapter_queue_ms = cfg->adapter_queue_ms;
     if (ws.workers > 0) {
         flows = wf_order_runtime_start(pool, cfg->database_url, &ws, &err);
         if (flows == NULL) {

@@ -565,6 +565,7 @@ void wf_engine_get_stats(wf_engine *e, wf_engine_stats *out)
     out->done = atomic_load(&e->n.done);
     out->retried = atomic_load(&e->n.retried);
     out->snoozed = atomic_load(&e->n.snoozed);
+    out->deferred = atomic_load(&e->n.deferred);
     out->exhausted = atomic_load(&e->n.exhausted);
     out->stale = atomic_load(&e->n.stale);
     out->reclaimed = atomic_load(&e->n.reclaimed);

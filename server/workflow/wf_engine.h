@@ -72,6 +72,17 @@ typedef struct wf_result {
     char error[WF_ERROR_TEXT_MAX + 1]; /* WF_RETRY / WF_FAIL: why (stored as last_error) */
 } wf_result;
 
+/* From inside a running handler, on its worker thread: the handler's last
+ * outside call was not made at all, because the endpoint's limits (a
+ * Retry-After pause, a rate or concurrency cap) kept it waiting past its
+ * bound, and that endpoint can take it in about `delay_ms`. If the handler
+ * then returns WF_RETRY, the engine snoozes the task for delay_ms plus up to
+ * a quarter more (jitter, so a crowd does not come back at once) instead:
+ * the attempt is given back, because a call that never left is no failure.
+ * delay_ms <= 0 clears the note (a later call went out). The note belongs
+ * to the calling thread and is cleared before every handler run. */
+void wf_defer_note(int64_t delay_ms);
+
 /* Handle one task. Fill *res (it starts as WF_DONE with an empty error).
  * Called on a worker thread with no transaction open; may block (HTTP),
  * should check wf_ctx_cancelled() in long waits. */
@@ -117,6 +128,7 @@ typedef struct wf_engine_stats {
     uint64_t done;       /* completions that held their fence */
     uint64_t retried;    /* retries scheduled */
     uint64_t snoozed;    /* snoozes scheduled */
+    uint64_t deferred;   /* retries turned into snoozes by wf_defer_note (among snoozed) */
     uint64_t exhausted;  /* exhaustions committed */
     uint64_t stale;      /* completions rejected by the fence */
     uint64_t reclaimed;  /* lapsed leases this engine put back */

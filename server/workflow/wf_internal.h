@@ -52,8 +52,8 @@ struct wf_tx {
 };
 
 typedef struct wf_counters {
-    atomic_uint_fast64_t claimed, executed, done, retried, snoozed, exhausted, stale, reclaimed,
-        released, db_errors;
+    atomic_uint_fast64_t claimed, executed, done, retried, snoozed, deferred, exhausted, stale,
+        reclaimed, released, db_errors;
 } wf_counters;
 
 struct wf_engine {

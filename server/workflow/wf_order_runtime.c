@@ -50,6 +50,7 @@ void wf_order_settings_default(wf_order_settings *s)
     s->purchase_attempts = DEFAULT_PURCHASE_ATTEMPTS;
     s->step_attempts = DEFAULT_STEP_ATTEMPTS;
     s->escalate_after_ms = 10 * 86400000LL;
+    s->adapter_queue_ms = 2000;
 }
 
 ds_status wf_order_on_created(store_conn *tx, const char *shop_id, const char *order_id,

@@ -35,6 +35,9 @@ typedef struct wf_order_settings {
     int step_attempts;           /* tries of every other step (payment, return address,
                                     tracking, cancel, verify) before STEP_FAILED (12) */
     int64_t escalate_after_ms;   /* a parcel unchanged this long opens a case (10 days) */
+    int adapter_queue_ms;        /* longest wait of a supplier or courier call for its
+                                    endpoint's limits before the step gives its worker
+                                    back and snoozes (2000); real time, not scaled */
 } wf_order_settings;
 
 void wf_order_settings_default(wf_order_settings *s);

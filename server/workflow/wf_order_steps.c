@@ -144,12 +144,13 @@ static ds_status limit_key(wf_order_env *env, char *key, size_t n, const char *w
 }
 
 /* The backend settings of a supplier or courier call. */
-static ad_backend_config backend_of(const store_so_supplier *s, const char *url,
-                                    const char *credential, const char *key)
+static ad_backend_config backend_of(const wf_order_env *env, const store_so_supplier *s,
+                                    const char *url, const char *credential, const char *key)
 {
     ad_backend_config cfg = {.base_url = url,
                              .token = credential[0] != '\0' ? credential : NULL,
                              .endpoint = key,
+                             .queue_timeout_ms = env->set.adapter_queue_ms,
                              /* the supplier's request timeout bounds courier calls too */
                              .timeout_ms = (int)(s->request_timeout_ms > 0 ? s->request_timeout_ms
                                                                             : 15000)};
@@ -166,7 +167,7 @@ ds_status wf_adapter_supplier(wf_order_env *env, const store_so_supplier *s, ad_
     if (s->adapter_kind != K_CONTRACT && s->adapter_kind != K_CJ)
         return DS_OK; /* MANUAL: a person talks to the supplier */
     st = limit_key(env, key, sizeof(key), "supplier", s, s->rate_per_s, s->burst, err);
-    ad_backend_config cfg = backend_of(s, s->base_url, s->credential, key);
+    ad_backend_config cfg = backend_of(env, s, s->base_url, s->credential, key);
     if (st == DS_OK && s->adapter_kind == K_CONTRACT)
         st = ad_supplier_contract_new(env->http, &cfg, out, err);
     else if (st == DS_OK)
@@ -185,7 +186,7 @@ ds_status wf_adapter_tracking(wf_order_env *env, const store_so_supplier *s, ad_
         return DS_OK;
     st = limit_key(env, key, sizeof(key), "tracking", s, s->tracking_rate_per_s,
                    s->tracking_burst, err);
-    ad_backend_config cfg = backend_of(s, s->tracking_url, s->tracking_credential, key);
+    ad_backend_config cfg = backend_of(env, s, s->tracking_url, s->tracking_credential, key);
     if (st == DS_OK && s->tracking_kind == T_CONTRACT)
         st = ad_tracking_contract_new(env->http, &cfg, out, err);
     else if (st == DS_OK)
@@ -197,8 +198,16 @@ void wf_ad_finish(ds_status st, ad_sync *sy, ad_result *ar, const ds_error *err)
 {
     if (st == DS_OK) {
         ad_sync_wait(sy, ar);
+        if (!ar->not_sent)
+            wf_defer_note(0);
+        else if (ar->retry_after_ms < 0)
+            wf_defer_note(WF_DEFER_CAP_MS);
+        else
+            wf_defer_note(ar->retry_after_ms > WF_DEFER_MIN_MS ? ar->retry_after_ms
+                                                                : WF_DEFER_MIN_MS);
         return;
     }
+    wf_defer_note(0);
     pthread_mutex_destroy(&sy->mu);
     pthread_cond_destroy(&sy->cv);
     memset(ar, 0, sizeof(*ar));

@@ -45,8 +45,13 @@ ds_status wf_step_state(wf_order_env *env, const char *shop_id, const char *orde
                         int32_t *state, ds_error *err);
 
 /* Requests one supplier's API (or its courier integration) may have in
- * flight at once, from this process. */
-enum { WF_SUPPLIER_CONCURRENCY = 32 };
+ * flight at once, from this process. A call not sent within the settings'
+ * adapter_queue_ms (its endpoint paused, out of tokens or at this cap)
+ * gives its worker thread back: wf_ad_finish notes it (wf_defer_note) and
+ * the step, failing as for any transient error, is snoozed by the engine
+ * for the endpoint's estimate (at least WF_DEFER_MIN_MS; WF_DEFER_CAP_MS
+ * when only the cap held it) without spending an attempt. */
+enum { WF_SUPPLIER_CONCURRENCY = 32, WF_DEFER_MIN_MS = 200, WF_DEFER_CAP_MS = 1000 };
 
 /* Adapters for a supplier: *out NULL for MANUAL suppliers (no API), and
  * for tracking when the supplier has no tracking configured. Each supplier
@@ -62,7 +67,9 @@ ds_status wf_adapter_tracking(wf_order_env *env, const store_so_supplier *s, ad_
                               ds_error *err);
 
 /* Complete a blocking adapter call started with ad_sync_done/sy: st is what
- * the start returned; *ar gets the result either way. */
+ * the start returned; *ar gets the result either way. Calls wf_defer_note
+ * with when to come back if the request was never sent (ar->not_sent),
+ * else clears the note. Worker threads only. */
 void wf_ad_finish(ds_status st, ad_sync *sy, ad_result *ar, const ds_error *err);
 
 /* Set res to action with a printf-style error text. */

@@ -10,6 +10,14 @@
 #include "wf_internal.h"
 #include "wf_policy.h"
 
+/* wf_defer_note of the handler running on this thread; 0 = none. */
+static _Thread_local int64_t defer_ms_;
+
+void wf_defer_note(int64_t delay_ms)
+{
+    defer_ms_ = delay_ms > 0 ? delay_ms : 0;
+}
+
 /* Next task for this worker, or NULL when the engine stops. */
 static wf_ctx *take_task(wf_engine *e)
 {
@@ -203,9 +211,18 @@ static void run_task(wf_engine *e, wf_ctx *ctx)
     }
     atomic_fetch_add(&e->n.executed, 1);
     trace_run(e, ctx, "start");
+    defer_ms_ = 0;
     ctx->kind->def.handler(ctx, &ctx->task, &res, ctx->kind->def.arg);
     trace_run(e, ctx, "end");
     res.error[sizeof(res.error) - 1] = '\0';
+    if (res.action == WF_RETRY && defer_ms_ > 0) { /* never sent: wait, keep the attempt */
+        DS_DEBUG("tasks", "task %lld (%s): outside call not sent, again in %lld ms: %s",
+                 (long long)ctx->task.task_id, ctx->task.kind, (long long)defer_ms_, res.error);
+        res.action = WF_SNOOZE;
+        res.delay_ms = defer_ms_ + (int64_t)(wf_random() % (uint32_t)(defer_ms_ / 4 + 1));
+        atomic_fetch_add(&e->n.deferred, 1);
+    }
+    defer_ms_ = 0;
     settle(e, ctx, &res);
 }
 

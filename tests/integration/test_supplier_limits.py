@@ -1,6 +1,7 @@
 """Per-supplier HTTP limits: a supplier paused by its API's 429 Retry-After
-does not hold back another supplier on the same host, and a supplier's
-configured rate limit bounds the calls made to it."""
+does not hold back another supplier on the same host, nor tie up the
+workflow's worker threads while it is paused, and a supplier's configured
+rate limit bounds the calls made to it."""
 import os
 import sys
 import time
@@ -91,6 +92,63 @@ class SupplierLimitsTest(unittest.TestCase):
             self.assertGreaterEqual(calls, 2, "the limit must not stop the calls")
             for o in orders:
                 w.wait_state(o.id, S.ORDER_STATE_COMPLETED, seconds=60)
+
+
+class PausedSupplierWorkersTest(unittest.TestCase):
+    """Two worker threads, a supplier paused for PAUSE_S by Retry-After and
+    more of its orders than workers: the calls waiting for the pause give
+    their workers back after --adapter-queue-wait-ms and their steps snooze
+    until the pause ends, without spending attempts."""
+
+    PAUSE_S = 15
+    STRICT_ORDERS = 6
+
+    @classmethod
+    def setUpClass(cls):
+        # two purchase attempts: the 429 spends one; a snooze that spent one
+        # would put an order ON_HOLD SUPPLIER_UNAVAILABLE
+        cls.w = World("supplier_pause_workers", scale=1000000, workflow_workers=2,
+                      workflow_purchase_attempts=2, adapter_queue_wait_ms=1000)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.close()
+
+    def create_supplier(self, key):
+        r = self.w.suppliers.CreateSupplier(
+            suppliers_pb2.CreateSupplierRequest(supplier=supplier_msg(self.w.sim.base, key)),
+            metadata=self.w.md, timeout=TIMEOUT)
+        return r.supplier.id
+
+    def test_orders_of_a_paused_supplier_do_not_hold_the_workers(self):
+        w = self.w
+        w.bind("PAUSED-SKU", self.create_supplier("paused"), "PA-1")
+        w.bind("OTHER-SKU", self.create_supplier("other"), "OT-1")
+        w.sim.faults({"type": "429", "prefix": "/suppliers/paused/", "method": "POST",
+                      "count": 1, "retry_after": self.PAUSE_S})
+        paused = [w.order("pw-paused-%d" % i, [("PAUSED-SKU", 1)])
+                  for i in range(self.STRICT_ORDERS)]
+        deadline = time.monotonic() + TIMEOUT
+        fired = []
+        while not fired:
+            self.assertLess(time.monotonic(), deadline, "the 429 never fired")
+            time.sleep(0.05)
+            fired = w.sim.get("/_sim/faults/log")[1]["fired"]
+        pause_ends = fired[0]["time_ms"] / 1000.0 + self.PAUSE_S
+        # the paused supplier's steps are due before this order's; with the
+        # workers waiting out the pause it could not move until it ends
+        o = w.order("pw-other", [("OTHER-SKU", 1)])
+        w.wait_state(o.id, S.ORDER_STATE_COMPLETED, seconds=self.PAUSE_S)
+        left = pause_ends - time.time()
+        self.assertGreater(left, 0, "the other supplier's order completed only after the pause")
+        for p in paused:
+            g = w.get(p.id)
+            self.assertNotIn(g.state, (S.ORDER_STATE_COMPLETED, S.ORDER_STATE_ON_HOLD),
+                             "%s: %s %s" % (p.external_order_id, S.OrderState.Name(g.state), g.hold))
+        # after the pause every order completes: the snoozes spent no attempt
+        for p in paused:
+            w.wait_state(p.id, S.ORDER_STATE_COMPLETED, seconds=self.PAUSE_S + 20)
+        print("other order COMPLETED %.1f s before the pause ended" % left)
 
 
 if __name__ == "__main__":

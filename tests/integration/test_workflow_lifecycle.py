@@ -35,10 +35,10 @@ def usd(units, nanos=0):
 class World:
     """A database, a simulator, a server with a fast workflow, a shop and clients."""
 
-    def __init__(self, name, scale=SCALE, sim_args=()):
+    def __init__(self, name, scale=SCALE, sim_args=(), **settings):
         self.db = harness.fresh_database(name)
         self.sim = Sim(*sim_args, token=TOKEN)
-        self.server = harness.Server(self.db, workflow_time_scale=scale)
+        self.server = harness.Server(self.db, workflow_time_scale=scale, **settings)
         self.shop = harness.create_shop(self.db, name)
         self.md = harness.auth(harness.create_api_key(self.db, self.shop))
         self.ch = harness.channel(self.server.addr)

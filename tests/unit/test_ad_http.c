@@ -289,6 +289,17 @@ static void test_429_pauses_the_endpoint_for_retry_after(void **state)
     assert_int_equal(rep.result.retry_after_ms, 1000);
     assert_string_equal(rep.result.code, "RATE_LIMITED");
     ad_reply_cleanup(&rep);
+    /* a bounded wait gives up unsent, saying when the pause ends */
+    req.queue_timeout_ms = 200;
+    fetch(h, &req, &rep);
+    assert_int_equal(rep.result.status, DS_ERR_DEADLINE);
+    assert_true(rep.result.retryable);
+    assert_true(rep.result.not_sent);
+    assert_int_equal(rep.result.http_status, 0);
+    assert_true(rep.result.retry_after_ms > 500 && rep.result.retry_after_ms <= 800);
+    assert_int_equal(n_hits_, 1);
+    ad_reply_cleanup(&rep);
+    req.queue_timeout_ms = 0;
     fetch(h, &req, &rep); /* waits in the endpoint queue until the pause ends */
     assert_int_equal(rep.result.status, DS_OK);
     ad_reply_cleanup(&rep);

@@ -103,6 +103,36 @@ static void test_rate_limit_reports_time_to_next_token(void **state)
     assert_int_equal(wake, -1);
 }
 
+/* The estimate a request that waited too long is sent back with: the
+ * rest of the pause, then the tokens for its place in the queue. */
+static void test_eta_counts_pause_and_place_in_queue(void **state)
+{
+    ad_limit l;
+    ad_limit_config rate = {.rate_per_s = 4, .burst = 2};
+    ad_limit_config cap = {.max_concurrency = 1};
+    int64_t wake = 0;
+
+    ad_limit_init(&l, &rate, 0);
+    assert_int_equal(ad_limit_eta_ms(&l, 0, 0), 0);   /* a token is there */
+    assert_int_equal(ad_limit_eta_ms(&l, 0, 1), 0);   /* two are */
+    assert_int_equal(ad_limit_eta_ms(&l, 0, 3), 500); /* two more at 4/s */
+    assert_true(ad_limit_try_start(&l, 0, &wake));
+    assert_true(ad_limit_try_start(&l, 0, &wake));
+    assert_int_equal(ad_limit_eta_ms(&l, 0, 0), 250);
+    ad_limit_pause(&l, 0, 20000); /* the bucket fills during the pause */
+    assert_int_equal(ad_limit_eta_ms(&l, 1000, 0), 19000);
+    assert_int_equal(ad_limit_eta_ms(&l, 1000, 1), 19000);
+    assert_int_equal(ad_limit_eta_ms(&l, 1000, 5), 19000 + 1000);
+    assert_int_equal(ad_limit_eta_ms(&l, 1000, -3), 19000);
+
+    ad_limit_init(&l, &cap, 0);
+    assert_int_equal(ad_limit_eta_ms(&l, 0, 4), 0); /* unlimited rate, cap free */
+    assert_true(ad_limit_try_start(&l, 0, &wake));
+    assert_int_equal(ad_limit_eta_ms(&l, 0, 0), -1); /* only a finish frees the way */
+    ad_limit_pause(&l, 0, 300);
+    assert_int_equal(ad_limit_eta_ms(&l, 100, 0), 200);
+}
+
 /* Setting the same limit again and again (the workflow does it on every
  * adapter it builds) must not refill the bucket. */
 static void test_reconfigure_keeps_the_tokens(void **state)
@@ -137,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_pause_blocks_until_retry_after),
         cmocka_unit_test(test_rate_limit_reports_time_to_next_token),
         cmocka_unit_test(test_reconfigure_keeps_the_tokens),
+        cmocka_unit_test(test_eta_counts_pause_and_place_in_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
