@@ -12,7 +12,7 @@
 #   BUILD=dir reuses another Release build dir (default build-bench-workflow)
 #   PROFILE=1 also loads pg_stat_statements and writes the statements of the
 #     run with calls per order to results/statements.txt (most called first,
-#     then most execution time first)
+#     then most execution time first), then the indexes by entries read
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -266,6 +266,14 @@ FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname 
 ORDER BY $order DESC LIMIT 40
 SQL
   done >"$OUT/statements.txt"
+  {
+    echo "-- index | scans | entries read per scan | rows fetched; by entries read"
+    sql "$URL" -F ' | ' -P footer=off <<SQL
+SELECT relname || '.' || indexrelname, idx_scan, round(idx_tup_read::numeric / GREATEST(idx_scan, 1), 1),
+       idx_tup_fetch
+FROM pg_stat_user_indexes ORDER BY idx_tup_read DESC LIMIT 25
+SQL
+  } >>"$OUT/statements.txt"
   say "statement profile in ${OUT#"$SRC"/}/statements.txt"
 fi
 
