@@ -10,9 +10,10 @@
 #     -n ORDERS   orders to create and complete (default 2000)
 #     -w WORKERS  --workflow-workers of dropshipd (default 8 x nproc)
 #   BUILD=dir reuses another Release build dir (default build-bench-workflow)
-#   PROFILE=1 also loads pg_stat_statements and writes the statements of the
-#     run with calls per order to results/statements.txt (most called first,
-#     then most execution time first), then the indexes by entries read
+#   PROFILE=1 also loads pg_stat_statements (planning tracked) and writes
+#     the run's statements with calls per order to results/statements.txt
+#     (most called first, then most execution time first), then the indexes
+#     by entries read
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +31,7 @@ PG_DIR=/var/tmp/dropship-bench-workflow
 OUT=$HERE/results
 TOKEN=bench-sim-token
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 while getopts "n:w:h" opt; do
   case $opt in
     n) N=$OPTARG ;;
@@ -84,7 +85,7 @@ say "starting a private PostgreSQL 15 in $PG_DIR (durable: fsync on, synchronous
 bash "$SRC/scripts/pgcluster" destroy "$PG_DIR"
 bash "$SRC/scripts/pgcluster" init "$PG_DIR"
 if [ "$PROFILE" = 1 ]; then
-  echo "shared_preload_libraries = 'pg_stat_statements'" |
+  printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_planning = on\n" |
     runuser -u postgres -- tee -a "$PG_DIR/data/postgresql.conf" >/dev/null
 fi
 bash "$SRC/scripts/pgcluster" start "$PG_DIR"
@@ -258,10 +259,11 @@ SIM_PID=""
 counters after
 if [ "$PROFILE" = 1 ]; then
   for order in calls total_exec_time; do
-    echo "-- calls | per order | rows | execution ms | statement; by $order"
+    echo "-- calls | per order | rows | execution ms | plans | planning ms | statement; by $order"
     sql "$URL" -F ' | ' -P footer=off <<SQL
 SELECT calls, round(calls::numeric / $N, 2) AS per_order, rows,
-       round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 160)
+       round(total_exec_time::numeric, 1) AS ms, plans, round(total_plan_time::numeric, 1),
+       left(regexp_replace(query, '\s+', ' ', 'g'), 160)
 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'dropship')
 ORDER BY $order DESC LIMIT 40
 SQL
