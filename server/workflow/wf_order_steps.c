@@ -201,7 +201,7 @@ void wf_ad_finish(ds_status st, ad_sync *sy, ad_result *ar, const ds_error *err)
         if (!ar->not_sent)
             wf_defer_note(0);
         else if (ar->retry_after_ms < 0)
-            wf_defer_note(WF_DEFER_CAP_MS);
+            wf_defer_note(WF_DEFER_AT_CAP_MS);
         else
             wf_defer_note(ar->retry_after_ms > WF_DEFER_MIN_MS ? ar->retry_after_ms
                                                                 : WF_DEFER_MIN_MS);

@@ -49,9 +49,9 @@ ds_status wf_step_state(wf_order_env *env, const char *shop_id, const char *orde
  * adapter_queue_ms (its endpoint paused, out of tokens or at this cap)
  * gives its worker thread back: wf_ad_finish notes it (wf_defer_note) and
  * the step, failing as for any transient error, is snoozed by the engine
- * for the endpoint's estimate (at least WF_DEFER_MIN_MS; WF_DEFER_CAP_MS
- * when only the cap held it) without spending an attempt. */
-enum { WF_SUPPLIER_CONCURRENCY = 32, WF_DEFER_MIN_MS = 200, WF_DEFER_CAP_MS = 1000 };
+ * for the endpoint's estimate (at least WF_DEFER_MIN_MS; WF_DEFER_AT_CAP_MS
+ * when only the concurrency cap held it) without spending an attempt. */
+enum { WF_SUPPLIER_CONCURRENCY = 32, WF_DEFER_MIN_MS = 200, WF_DEFER_AT_CAP_MS = 1000 };
 
 /* Adapters for a supplier: *out NULL for MANUAL suppliers (no API), and
  * for tracking when the supplier has no tracking configured. Each supplier

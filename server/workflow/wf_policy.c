@@ -26,6 +26,13 @@ int64_t wf_jitter_ms(int64_t period_ms, uint32_t rnd)
     return period_ms / 2 + (int64_t)(rnd % (uint64_t)(period_ms + 1));
 }
 
+int64_t wf_defer_ms(int64_t delay_ms, uint32_t rnd)
+{
+    if (delay_ms <= 0)
+        return 0;
+    return delay_ms + (int64_t)(rnd % ((uint64_t)delay_ms / 4 + 1));
+}
+
 wf_decision wf_decide(wf_action action, int attempt, int max_attempts)
 {
     switch (action) {

@@ -20,6 +20,12 @@ int64_t wf_backoff_ms(int64_t base_ms, int64_t cap_ms, int attempt, uint32_t rnd
  * replicas started together drift apart. period <= 0 gives 0. */
 int64_t wf_jitter_ms(int64_t period_ms, uint32_t rnd);
 
+/* The snooze of a step whose outside call was not sent (wf_defer_note):
+ * never shorter than the endpoint's delay, spread over [delay,
+ * delay*5/4] so a crowd of waiting steps does not come back at once.
+ * delay <= 0 gives 0. Never overflows. */
+int64_t wf_defer_ms(int64_t delay_ms, uint32_t rnd);
+
 /* What the engine does with a task after its handler. */
 typedef enum wf_decision {
     WF_DECIDE_COMPLETE = 0, /* delete it (batched) */

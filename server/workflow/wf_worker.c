@@ -219,7 +219,7 @@ static void run_task(wf_engine *e, wf_ctx *ctx)
         DS_DEBUG("tasks", "task %lld (%s): outside call not sent, again in %lld ms: %s",
                  (long long)ctx->task.task_id, ctx->task.kind, (long long)defer_ms_, res.error);
         res.action = WF_SNOOZE;
-        res.delay_ms = defer_ms_ + (int64_t)(wf_random() % (uint32_t)(defer_ms_ / 4 + 1));
+        res.delay_ms = wf_defer_ms(defer_ms_, wf_random());
         atomic_fetch_add(&e->n.deferred, 1);
     }
     defer_ms_ = 0;

@@ -67,6 +67,22 @@ static void jitter_spreads_around_the_period(void **state)
     }
 }
 
+static void defer_never_comes_back_before_the_delay(void **state)
+{
+    (void)state;
+    assert_int_equal(wf_defer_ms(0, 7), 0);
+    assert_int_equal(wf_defer_ms(-5, 7), 0);
+    assert_int_equal(wf_defer_ms(1000, 0), 1000);
+    assert_int_equal(wf_defer_ms(1000, 250), 1250);
+    assert_int_equal(wf_defer_ms(1000, 251), 1000);
+    for (uint32_t r = 0; r < 3000; r += 7) {
+        int64_t d = wf_defer_ms(20000, r * 2654435761u);
+        assert_true(d >= 20000 && d <= 25000);
+    }
+    /* a one-day Retry-After does not overflow */
+    assert_true(wf_defer_ms(86400000, UINT32_MAX) <= 86400000LL * 5 / 4);
+}
+
 static void decide_maps_results(void **state)
 {
     (void)state;
@@ -133,6 +149,7 @@ int main(void)
         cmocka_unit_test(backoff_is_capped_and_never_overflows),
         cmocka_unit_test(backoff_edge_inputs),
         cmocka_unit_test(jitter_spreads_around_the_period),
+        cmocka_unit_test(defer_never_comes_back_before_the_delay),
         cmocka_unit_test(decide_maps_results),
         cmocka_unit_test(retry_on_last_attempt_exhausts),
         cmocka_unit_test(kind_names_are_checked),
