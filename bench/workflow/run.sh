@@ -6,9 +6,11 @@
 # with 10k vs 1M not-due rows. Prints one Markdown table; raw output goes to
 # bench/workflow/results/.
 #
-#   bench/workflow/run.sh [-n ORDERS] [-w WORKERS] [-h]
+#   bench/workflow/run.sh [-n ORDERS] [-w WORKERS] [-W WARMUP] [-h]
 #     -n ORDERS   orders to create and complete (default 2000)
 #     -w WORKERS  --workflow-workers of dropshipd (default 8 x nproc)
+#     -W WARMUP   orders completed before the measurement, then ANALYZE
+#                 (default 200; 0 measures a database without statistics)
 #   BUILD=dir reuses another Release build dir (default build-bench-workflow)
 #   PROFILE=1 also loads pg_stat_statements (planning tracked) and writes
 #     the run's statements with calls per order to results/statements.txt
@@ -23,6 +25,7 @@ PROFILE=${PROFILE:-0}
 N=2000
 CORES=$(nproc)
 WORKERS=$((8 * CORES))
+WARMUP=200
 SCALE=100000000
 PGBENCH_S=20
 WAIT_LIMIT_S=240 # give up when orders stop completing for this long
@@ -32,16 +35,18 @@ OUT=$HERE/results
 TOKEN=bench-sim-token
 
 usage() { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "n:w:h" opt; do
+while getopts "n:w:W:h" opt; do
   case $opt in
     n) N=$OPTARG ;;
     w) WORKERS=$OPTARG ;;
+    W) WARMUP=$OPTARG ;;
     h) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
 done
 [[ $N =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -n needs a positive number" >&2; exit 2; }
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -w needs a positive number" >&2; exit 2; }
+[[ $WARMUP =~ ^(0|[1-9][0-9]*)$ ]] || { echo "run.sh: -W needs a number" >&2; exit 2; }
 
 say() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -50,6 +55,7 @@ rm -f "$OUT"/*.log "$OUT"/*.txt "$OUT"/*.json "$OUT"/*.md "$OUT"/*.port
 
 SIM_PID=""
 DS_PID=""
+POLL_PID=""
 stop_pid() { # stop_pid PID: TERM, wait up to 15 s, then KILL
   local pid=$1 i
   [ -n "$pid" ] || return 0
@@ -62,6 +68,7 @@ stop_pid() { # stop_pid PID: TERM, wait up to 15 s, then KILL
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
+  stop_pid "$POLL_PID"
   stop_pid "$DS_PID"
   stop_pid "$SIM_PID"
   bash "$SRC/scripts/pgcluster" destroy "$PG_DIR" >/dev/null 2>&1 || true
@@ -182,7 +189,67 @@ SQL
 get() { awk -v k="$2" '$1 == k { print $2 }' "$OUT/counters-$1.txt"; }
 delta() { echo $(($(get after "$1") - $(get before "$1"))); }
 
-sleep 2 # let the setup's backends report their statistics
+COMPLETED=8 # ORDER_STATE_COMPLETED, proto/dropship/v1/common.proto
+ON_HOLD=9   # ORDER_STATE_ON_HOLD
+now_ms() { date +%s%3N; }
+# One psql session answers every poll: a psql process per poll cost about as
+# much CPU as a tenth of the workflow's PostgreSQL time and muddied the
+# counters. A poll is one statement, one line back.
+coproc POLL { psql -X -q -At -F $'\t' "$URL"; }
+poll() { # poll SQL: its one row into POLL_ROW
+  echo "$1;" >&"${POLL[1]}"
+  IFS= read -r -t 60 POLL_ROW <&"${POLL[0]}" || die "the polling psql session did not answer"
+}
+create_orders() { # create_orders COUNT PREFIX LABEL -> OUT/LABEL.json, OUT/LABEL.log
+  PYTHONPATH=$BUILD/gen-py /usr/bin/python3 "$HERE/create_orders.py" "$ADDR" "$KEY" "$1" \
+    $((2 * WORKERS)) MUG "$2" >"$OUT/$3.json" 2>"$OUT/$3.log" ||
+    die "order creation failed: $(cat "$OUT/$3.json" "$OUT/$3.log")"
+}
+polls=0
+wait_completed() { # wait_completed TOTAL: until TOTAL orders are COMPLETED; counts polls
+  local done_n held last=-1 last_change
+  last_change=$(now_ms)
+  while :; do
+    # one statement per poll: the completed count, and the first hold if any
+    poll "SELECT count(*) FILTER (WHERE state = $COMPLETED),
+        coalesce(max(hold_detail) FILTER (WHERE state = $ON_HOLD), '') FROM orders"
+    done_n=${POLL_ROW%%$'\t'*}
+    held=${POLL_ROW#*$'\t'}
+    polls=$((polls + 1))
+    [ -z "$held" ] || die "an order went ON_HOLD, the run is void: $held"
+    [ "$done_n" -ge "$1" ] && return 0
+    if [ "$done_n" != "$last" ]; then
+      last=$done_n
+      last_change=$(now_ms)
+      say "  $done_n / $1 completed"
+    elif [ $(( $(now_ms) - last_change )) -gt $((WAIT_LIMIT_S * 1000)) ]; then
+      sql "$URL" -c "SELECT state, count(*) FROM orders GROUP BY state ORDER BY state" \
+        >"$OUT/stuck-states.txt"
+      die "orders stopped completing at $done_n / $1 (states: $(tr '\n' ' ' <"$OUT/stuck-states.txt"))"
+    fi
+    sleep 0.2
+  done
+}
+
+# --- warm-up: the steady state of a production database ------------------------------
+# A fresh database has no column statistics, and the plans PostgreSQL caches
+# while the tables hold a handful of rows find orders by primary key through
+# the shop's list indexes, walking all of the shop's entries (see
+# docs/benchmarks.md). Autovacuum's first ANALYZE ends that within a minute of
+# production traffic, and pgbench -i analyzes its own tables, so by default
+# WARMUP orders run to COMPLETED first and the database is analyzed; -W 0
+# measures the cold database.
+if [ "$WARMUP" -gt 0 ]; then
+  say "warm-up: $WARMUP orders to COMPLETED, then ANALYZE"
+  create_orders "$WARMUP" "warmup-$(now_ms)" warmup
+  wait_completed "$WARMUP"
+  sql "$URL" -c "ANALYZE"
+fi
+polls=0
+
+# Backends report their statistics when idle at most every 10 s: wait that
+# long after the warm-up so none of its commits land in the measured run.
+if [ "$WARMUP" -gt 0 ]; then sleep 11; else sleep 2; fi
 counters idle
 if [ "$PROFILE" = 1 ]; then
   sql "$URL" -c "CREATE EXTENSION pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
@@ -191,9 +258,6 @@ fi
 sleep 5 # idle baseline: what dropshipd commits with no orders (engine polling)
 counters before
 idle_commits=$(( $(get before commits) - $(get idle commits) ))
-COMPLETED=8 # ORDER_STATE_COMPLETED, proto/dropship/v1/common.proto
-ON_HOLD=9   # ORDER_STATE_ON_HOLD
-now_ms() { date +%s%3N; }
 
 # --- CPU time, in clock ticks ---------------------------------------------------------
 # A process's own time is utime + stime of /proc/PID/stat; PostgreSQL's is the
@@ -217,34 +281,9 @@ say "creating $N orders ($((2 * WORKERS)) client threads) and waiting until all 
 cpu0_busy=$(busy_ticks) cpu0_steal=$(steal_ticks) cpu0_pg=$(pg_ticks) cpu0_ds=$(proc_ticks "$DS_PID")
 cpu0_sim=$(proc_ticks "$SIM_PID")
 t0=$(now_ms)
-PYTHONPATH=$BUILD/gen-py /usr/bin/python3 "$HERE/create_orders.py" "$ADDR" "$KEY" "$N" \
-  $((2 * WORKERS)) MUG "bench-$t0" >"$OUT/create.json" 2>"$OUT/create.log" ||
-  die "order creation failed: $(cat "$OUT/create.json" "$OUT/create.log")"
+create_orders "$N" "bench-$t0" create
 create_ms=$(( $(now_ms) - t0 ))
-done_n=0
-last=-1
-last_change=$(now_ms)
-polls=0
-while :; do
-  # one statement per poll: the completed count, and the first hold if any
-  row=$(sql "$URL" -F $'\t' -c "SELECT count(*) FILTER (WHERE state = $COMPLETED),
-      coalesce(max(hold_detail) FILTER (WHERE state = $ON_HOLD), '') FROM orders")
-  done_n=${row%%$'\t'*}
-  held=${row#*$'\t'}
-  polls=$((polls + 1))
-  [ -z "$held" ] || die "an order went ON_HOLD, the run is void: $held"
-  [ "$done_n" -ge "$N" ] && break
-  if [ "$done_n" != "$last" ]; then
-    last=$done_n
-    last_change=$(now_ms)
-    say "  $done_n / $N completed"
-  elif [ $(( $(now_ms) - last_change )) -gt $((WAIT_LIMIT_S * 1000)) ]; then
-    sql "$URL" -c "SELECT state, count(*) FROM orders GROUP BY state ORDER BY state" \
-      >"$OUT/stuck-states.txt"
-    die "orders stopped completing at $done_n / $N (states: $(tr '\n' ' ' <"$OUT/stuck-states.txt"))"
-  fi
-  sleep 0.2
-done
+wait_completed $((WARMUP + N))
 total_ms=$(( $(now_ms) - t0 ))
 cpu_busy=$(( $(busy_ticks) - cpu0_busy ))
 cpu_steal=$(( $(steal_ticks) - cpu0_steal ))
@@ -339,7 +378,7 @@ tps_trans=$(bc -l <<<"$trans / $secs")
 {
   echo "| measure | value |"
   echo "|---|---|"
-  echo "| orders created and COMPLETED | $done_n / $N ($(jq -r .failed "$OUT/create.json") create failures, $(jq -r .retries "$OUT/create.json") retried calls) |"
+  echo "| orders created and COMPLETED | $N / $N ($(jq -r .failed "$OUT/create.json") create failures, $(jq -r .retries "$OUT/create.json") retried calls) |"
   echo "| wall time, first CreateOrder to last COMPLETED | $(f2 "$secs") s (creation alone $(f2 "$(bc -l <<<"$create_ms / 1000")") s) |"
   echo "| orders/s | $(f2 "$(bc -l <<<"$N / $secs")") |"
   echo "| transitions (order_events CREATED + STATE_CHANGED) | $trans ($(f2 "$(bc -l <<<"$trans / $N")")/order; all events $(delta events)) |"
