@@ -89,6 +89,22 @@ ds_status store_exec_sql(store_conn *c, const char *sql, ds_error *err);
 
 /* Transactions. store_commit/rollback are safe after a failed statement. */
 ds_status store_begin(store_conn *c, ds_error *err);
+
+/* One prepared statement for store_begin_with. */
+typedef struct store_batch_item {
+    const store_stmt *stmt;
+    int nparams;
+    const char *const *values;
+    PGresult **out; /* the result, for the caller to PQclear(); NULL: dropped */
+} store_batch_item;
+
+/* BEGIN, then the n statements, in one round trip (libpq pipeline mode;
+ * a statement's first use on c still prepares it on its own). Results come
+ * back in order. On DS_OK the transaction is open and every item's *out is
+ * set. On error nothing after the failed statement ran, every *out is NULL,
+ * err is what store_exec would say, and the transaction (if it began) is
+ * open and failed: store_rollback or store_release end it. */
+ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, ds_error *err);
 ds_status store_commit(store_conn *c, ds_error *err);
 void store_rollback(store_conn *c);
 

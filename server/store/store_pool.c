@@ -452,6 +452,82 @@ ds_status store_begin(store_conn *c, ds_error *err)
     return store_exec_sql(c, "BEGIN", err);
 }
 
+/* The results of one pipelined statement: its result (or NULL when the
+ * connection gave none), after which libpq's end-of-statement NULL is read. */
+static PGresult *pipeline_result(store_conn *c)
+{
+    PGresult *res = PQgetResult(c->pg);
+    PGresult *extra;
+
+    if (res == NULL)
+        return NULL;
+    while ((extra = PQgetResult(c->pg)) != NULL) { /* no statement here returns more */
+        PQclear(extra);
+        c->broken = true;
+    }
+    return res;
+}
+
+ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, ds_error *err)
+{
+    ds_status status = DS_OK;
+    bool sent;
+    PGresult *res;
+
+    for (int i = 0; i < n; i++)
+        if (items[i].out != NULL)
+            *items[i].out = NULL;
+    for (int i = 0; status == DS_OK && i < n; i++)
+        status = ensure_prepared(c, items[i].stmt, err);
+    if (status != DS_OK)
+        return status;
+    sent = PQenterPipelineMode(c->pg) == 1 &&
+           PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+    for (int i = 0; sent && i < n; i++)
+        sent = PQsendQueryPrepared(c->pg, items[i].stmt->name, items[i].nparams, items[i].values,
+                                   NULL, NULL, 0) == 1;
+    if (sent)
+        sent = PQpipelineSync(c->pg) == 1;
+    if (!sent) {
+        c->broken = true;
+        return conn_fail(c, NULL, "BEGIN", err);
+    }
+    /* BEGIN, the statements, then the sync point: read them all, in order;
+     * after a failure the server skips the rest (PGRES_PIPELINE_ABORTED) */
+    for (int i = -1; i < n; i++) {
+        ExecStatusType rs;
+
+        res = pipeline_result(c);
+        rs = PQresultStatus(res);
+        if (res == NULL) {
+            c->broken = true;
+            if (status == DS_OK)
+                status = conn_fail(c, NULL, i < 0 ? "BEGIN" : items[i].stmt->name, err);
+            break;
+        }
+        if (status == DS_OK && rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
+            status = conn_fail(c, res, i < 0 ? "BEGIN" : items[i].stmt->name, err);
+        if (status == DS_OK && i >= 0 && items[i].out != NULL)
+            *items[i].out = res;
+        else
+            PQclear(res);
+    }
+    res = c->broken ? NULL : PQgetResult(c->pg);
+    if (PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+        c->broken = true;
+    PQclear(res);
+    if (PQexitPipelineMode(c->pg) != 1)
+        c->broken = true;
+    if (status == DS_OK && c->broken)
+        status = conn_fail(c, NULL, "BEGIN", err);
+    for (int i = 0; status != DS_OK && i < n; i++)
+        if (items[i].out != NULL) {
+            PQclear(*items[i].out);
+            *items[i].out = NULL;
+        }
+    return status;
+}
+
 ds_status store_commit(store_conn *c, ds_error *err)
 {
     PGresult *res;

@@ -203,6 +203,15 @@ ds_status wf_run_now_in(store_conn *tx, const char *shop_id, const char *kind, c
  * open then. Other errors as store_exec. At most one per ctx at a time. */
 ds_status wf_tx_begin(wf_ctx *ctx, wf_tx **out, ds_error *err);
 
+enum { WF_TX_FIRST_MAX = 4 };
+
+/* wf_tx_begin, with up to WF_TX_FIRST_MAX of the handler's first statements
+ * sent in the same round trip (store_begin_with), after the take-over: on
+ * DS_OK each item's *out holds its result (the caller PQclear()s it); on
+ * any error every *out is NULL. */
+ds_status wf_tx_begin_with(wf_ctx *ctx, const store_batch_item *first, int n, wf_tx **out,
+                           ds_error *err);
+
 /* The connection of the transaction, for the handler's own statements. */
 store_conn *wf_tx_conn(wf_tx *tx);
 

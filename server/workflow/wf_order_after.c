@@ -294,7 +294,7 @@ typedef struct bound {
 } bound;
 
 typedef struct return_out {
-    bound b[MAX_SO];
+    bound *b; /* one per supplier order (16 KiB each), not MAX_SO of them */
     size_t n;
 } return_out;
 
@@ -412,6 +412,8 @@ void wf_step_return_address(wf_ctx *ctx, const wf_task *t, wf_result *res, void 
         return;
     }
     st = list_so(env, t->shop_id, order_id, &rows, &n, &err);
+    if (st == DS_OK && n > 0 && (ro->b = calloc(n, sizeof(*ro->b))) == NULL)
+        st = ds_error_set(&err, DS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == DS_OK && i < n && ro->n < MAX_SO; i++)
         if (live(&rows[i]) && !rows[i].return_bound)
             st = fetch_policy(env, t->shop_id, &rows[i], &ro->b[ro->n++], &err);
@@ -420,6 +422,7 @@ void wf_step_return_address(wf_ctx *ctx, const wf_task *t, wf_result *res, void 
     else if (st != DS_ERR_NOT_FOUND)
         wf_res_set(res, st == DS_ERR_CONFIG ? WF_FAIL : WF_RETRY, "%s", err.message);
     free(rows);
+    free(ro->b);
     free(ro);
 }
 

@@ -126,14 +126,12 @@ bool wf_order_id_from_key(const char *key, char out[37])
     return true;
 }
 
-ds_status wf_order_lock(store_conn *tx, const char *shop_id, const char *order_id,
-                        wf_order_cur *cur, ds_error *err)
+ds_status wf_order_lock_read(PGresult *r, const char *order_id, wf_order_cur *cur,
+                             ds_error *err)
 {
-    const char *v[2] = {shop_id, order_id};
-    PGresult *r = NULL;
-    ds_status st = store_exec(tx, &stmt_lock, 2, v, &r, err);
+    ds_status st = DS_OK;
 
-    if (st == DS_OK && PQntuples(r) != 1)
+    if (PQntuples(r) != 1)
         st = ds_error_set(err, DS_ERR_NOT_FOUND, "order %s not found", order_id);
     if (st == DS_OK) {
         cur->state = (int32_t)store_row_int64(r, 0, 0, 0);
@@ -144,6 +142,26 @@ ds_status wf_order_lock(store_conn *tx, const char *shop_id, const char *order_i
     }
     PQclear(r);
     return st;
+}
+
+store_batch_item wf_order_lock_item(const char *shop_id, const char *order_id,
+                                    const char *params[2], PGresult **res)
+{
+    store_batch_item item = {.stmt = &stmt_lock, .nparams = 2, .values = params, .out = res};
+
+    params[0] = shop_id;
+    params[1] = order_id;
+    return item;
+}
+
+ds_status wf_order_lock(store_conn *tx, const char *shop_id, const char *order_id,
+                        wf_order_cur *cur, ds_error *err)
+{
+    const char *v[2] = {shop_id, order_id};
+    PGresult *r = NULL;
+    ds_status st = store_exec(tx, &stmt_lock, 2, v, &r, err);
+
+    return st == DS_OK ? wf_order_lock_read(r, order_id, cur, err) : st;
 }
 
 ds_status wf_order_schedule(store_conn *tx, const char *shop_id, const char *order_id,

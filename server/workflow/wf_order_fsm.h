@@ -72,6 +72,15 @@ bool wf_order_pre_shipment(int32_t state);
 ds_status wf_order_lock(store_conn *tx, const char *shop_id, const char *order_id,
                         wf_order_cur *cur, ds_error *err);
 
+/* The same lock as a statement sent with BEGIN (wf_tx_begin_with):
+ * params (caller storage, 2 entries) must outlive the call, *res receives
+ * the result; wf_order_lock_read then reads it into *cur (and PQclear()s
+ * it), with wf_order_lock's errors. */
+store_batch_item wf_order_lock_item(const char *shop_id, const char *order_id,
+                                    const char *params[2], PGresult **res);
+ds_status wf_order_lock_read(PGresult *res, const char *order_id, wf_order_cur *cur,
+                             ds_error *err);
+
 /* Apply ch to the order locked in *cur (updated on success). An illegal
  * transition is DS_ERR_FAILED_PRECONDITION and writes nothing; leaving
  * ON_HOLD is legal only to cur->held_state (or towards cancellation).

@@ -85,13 +85,17 @@ void wf_step_commit(wf_ctx *ctx, const wf_task *t, const char *order_id, wf_step
 {
     wf_tx *tx = NULL;
     wf_order_cur cur;
+    const char *params[2];
+    PGresult *locked = NULL;
+    store_batch_item lock = wf_order_lock_item(t->shop_id, order_id, params, &locked);
     ds_error err;
     ds_status st;
 
     ds_error_clear(&err);
-    st = wf_tx_begin(ctx, &tx, &err);
+    /* BEGIN, the task's take-over and the order lock in one round trip */
+    st = wf_tx_begin_with(ctx, &lock, 1, &tx, &err);
     if (st == DS_OK)
-        st = wf_order_lock(wf_tx_conn(tx), t->shop_id, order_id, &cur, &err);
+        st = wf_order_lock_read(locked, order_id, &cur, &err);
     if (st == DS_OK)
         st = fn(wf_tx_conn(tx), t->shop_id, order_id, &cur, arg, &err);
     if (st == DS_OK) {

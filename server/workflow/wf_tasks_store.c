@@ -342,18 +342,21 @@ ds_status wf_store_exhaust(store_conn *c, const char *owner, const wf_ref *ref,
     return st;
 }
 
-ds_status wf_store_take(store_conn *c, const char *owner, const wf_ref *ref, bool *held,
-                        ds_error *err)
+store_batch_item wf_store_take_item(const char *owner, const wf_ref *ref, wf_take_args *args,
+                                    PGresult **res)
 {
-    char id[24], att[24];
-    const char *params[4] = {ref->shop_id, store_param_int64(id, ref->task_id),
-                             store_param_int64(att, ref->attempt), owner};
-    PGresult *res = NULL;
-    ds_status st = store_exec(c, &stmt_take, 4, params, &res, err);
+    store_batch_item item = {.stmt = &stmt_take, .nparams = 4, .values = args->params, .out = res};
 
-    *held = st == DS_OK && strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    return st;
+    args->params[0] = ref->shop_id;
+    args->params[1] = store_param_int64(args->id, ref->task_id);
+    args->params[2] = store_param_int64(args->attempt, ref->attempt);
+    args->params[3] = owner;
+    return item;
+}
+
+bool wf_store_took(const PGresult *res)
+{
+    return res != NULL && strcmp(PQcmdTuples((PGresult *)res), "1") == 0;
 }
 
 /* Check a task before it reaches the database. */

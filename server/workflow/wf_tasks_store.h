@@ -80,9 +80,17 @@ ds_status wf_store_reclaim(store_conn *c, int limit, int *n, ds_error *err);
 ds_status wf_store_exhaust(store_conn *c, const char *owner, const wf_ref *ref,
                            const char *outcome, const char *error, bool *held, ds_error *err);
 
-/* In the caller's transaction: delete the fenced task (outbox take-over). */
-ds_status wf_store_take(store_conn *c, const char *owner, const wf_ref *ref, bool *held,
-                        ds_error *err);
+/* The outbox take-over as the first statement of a store_begin_with: the
+ * fenced task is deleted in the caller's transaction. args holds the
+ * parameters and must outlive the call; *res receives the result, and
+ * wf_store_took(*res) says whether the fence held. */
+typedef struct wf_take_args {
+    char id[24], attempt[24];
+    const char *params[4];
+} wf_take_args;
+store_batch_item wf_store_take_item(const char *owner, const wf_ref *ref, wf_take_args *args,
+                                    PGresult **res);
+bool wf_store_took(const PGresult *res);
 
 /* Insert t (ON CONFLICT on the dedupe key: nothing). When the new task is
  * due now and `notify` is set, NOTIFY the engine channel in the same

@@ -262,27 +262,47 @@ void wf_release_refs(wf_engine *e, const wf_ref *refs, int n)
 
 ds_status wf_tx_begin(wf_ctx *ctx, wf_tx **out, ds_error *err)
 {
+    return wf_tx_begin_with(ctx, NULL, 0, out, err);
+}
+
+ds_status wf_tx_begin_with(wf_ctx *ctx, const store_batch_item *first, int n, wf_tx **out,
+                           ds_error *err)
+{
     wf_engine *e = ctx->e;
+    store_batch_item items[1 + WF_TX_FIRST_MAX];
+    wf_take_args take;
+    PGresult *taken = NULL;
     wf_tx *tx;
-    bool held = false;
     ds_status st;
 
     *out = NULL;
+    for (int i = 0; i < n; i++)
+        if (first[i].out != NULL)
+            *first[i].out = NULL;
+    if (n < 0 || n > WF_TX_FIRST_MAX)
+        return ds_error_set(err, DS_ERR_INVALID, "at most %d first statements", WF_TX_FIRST_MAX);
     if (ctx->in_tx || ctx->completed)
         return ds_error_set(err, DS_ERR_FAILED_PRECONDITION, "task already in a transaction");
     tx = calloc(1, sizeof(*tx));
     if (tx == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory opening a task transaction");
     tx->ctx = ctx;
+    items[0] = wf_store_take_item(e->owner, &ctx->row->ref, &take, &taken);
+    for (int i = 0; i < n; i++)
+        items[1 + i] = first[i];
     st = store_acquire(e->pool, INT64_MAX, &tx->conn, err);
     if (st == DS_OK)
-        st = store_begin(tx->conn, err);
-    if (st == DS_OK)
-        st = wf_store_take(tx->conn, e->owner, &ctx->row->ref, &held, err);
-    if (st == DS_OK && !held)
+        st = store_begin_with(tx->conn, items, 1 + n, err);
+    if (st == DS_OK && !wf_store_took(taken))
         st = ds_error_set(err, DS_ERR_ABORTED, "task %lld lost its lease (attempt %d)",
                           (long long)ctx->task.task_id, ctx->task.attempt);
+    PQclear(taken);
     if (st != DS_OK) {
+        for (int i = 0; i < n; i++)
+            if (first[i].out != NULL) {
+                PQclear(*first[i].out);
+                *first[i].out = NULL;
+            }
         store_release(e->pool, tx->conn); /* rolls back */
         free(tx);
         return st;
