@@ -15,7 +15,7 @@
 #   PROFILE=1 also loads pg_stat_statements (planning tracked) and writes
 #     the run's statements with calls per order to results/statements.txt
 #     (most called first, then most execution time first), then the indexes
-#     by entries read
+#     by entries read, then the PL/pgSQL functions (the triggers) by time
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -92,7 +92,7 @@ say "starting a private PostgreSQL 15 in $PG_DIR (durable: fsync on, synchronous
 bash "$SRC/scripts/pgcluster" destroy "$PG_DIR"
 bash "$SRC/scripts/pgcluster" init "$PG_DIR"
 if [ "$PROFILE" = 1 ]; then
-  printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_planning = on\n" |
+  printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_planning = on\ntrack_functions = 'pl'\n" |
     runuser -u postgres -- tee -a "$PG_DIR/data/postgresql.conf" >/dev/null
 fi
 bash "$SRC/scripts/pgcluster" start "$PG_DIR"
@@ -252,8 +252,11 @@ polls=0
 if [ "$WARMUP" -gt 0 ]; then sleep 11; else sleep 2; fi
 counters idle
 if [ "$PROFILE" = 1 ]; then
+  # the warm-up's index and function use out of the profile too
   sql "$URL" -c "CREATE EXTENSION pg_stat_statements" -c "SELECT pg_stat_statements_reset()" \
-    >/dev/null
+    -c "SELECT pg_stat_reset_single_table_counters(relid) FROM pg_stat_user_tables" \
+    -c "SELECT pg_stat_reset_single_function_counters(p.oid) FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'" >/dev/null
 fi
 sleep 5 # idle baseline: what dropshipd commits with no orders (engine polling)
 counters before
@@ -313,6 +316,12 @@ SQL
 SELECT relname || '.' || indexrelname, idx_scan, round(idx_tup_read::numeric / GREATEST(idx_scan, 1), 1),
        idx_tup_fetch
 FROM pg_stat_user_indexes ORDER BY idx_tup_read DESC LIMIT 25
+SQL
+    echo "-- function | calls | per order | total ms | self ms; by total time"
+    sql "$URL" -F ' | ' -P footer=off <<SQL
+SELECT funcname, calls, round(calls::numeric / $N, 2), round(total_time::numeric, 1),
+       round(self_time::numeric, 1)
+FROM pg_stat_user_functions ORDER BY total_time DESC
 SQL
   } >>"$OUT/statements.txt"
   say "statement profile in ${OUT#"$SRC"/}/statements.txt"

@@ -63,11 +63,21 @@ static const store_stmt stmt_lock = {
 /* The order row and its history event are written by one statement each
  * time (the UPDATE hands the event its sequence number), so a transition
  * costs one round trip. Both return the event's seq and the new version.
+ * They give the event its stream position and send the stream's wake-up
+ * themselves, which spares the row the triggers (0010_event_writers.sql):
+ * the position is this transaction's id, raised to the previous event's
+ * (EVENT_POSITION). The order row is locked by an earlier statement of the
+ * transaction (wf_order_lock), so that previous event is committed or this
+ * transaction's own, and visible to this statement.
  *
  * $3 state, $4 hold reason (NULL = clear the hold), $5 detail, $6 held
  * state, $7 line ids (space-separated), $8 supplier, $9 cancel reason
  * (NULL = keep); event: $10 actor kind, $11 actor id, $12 type, $13 from
  * state, $14 details (NULL = {}). */
+#define EVENT_POSITION                                                                      \
+    "GREATEST(pg_current_xact_id(), (SELECT e.txid FROM order_events e WHERE e.shop_id = $1 " \
+    "AND e.order_id = $2 AND e.seq = o.last_event_seq - 1))"
+#define EVENT_NOTIFY "pg_notify('dropship_events', $1::text)"
 static const store_stmt stmt_update = {
     "wf_order_update",
     "WITH o AS (UPDATE orders SET state = $3, hold_reason = $4, "
@@ -80,8 +90,9 @@ static const store_stmt stmt_update = {
     "last_event_seq = last_event_seq + 1, update_time = now() "
     "WHERE shop_id = $1 AND order_id = $2 RETURNING last_event_seq, version) "
     "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
-    "to_state, details) SELECT $1, $2, o.last_event_seq, $10, $11, $12, $13, $3, "
-    "COALESCE($14::jsonb, '{}') FROM o RETURNING seq, (SELECT version FROM o)"};
+    "to_state, details, txid) SELECT $1, $2, o.last_event_seq, $10, $11, $12, $13, $3, "
+    "COALESCE($14::jsonb, '{}'), " EVENT_POSITION " FROM o "
+    "RETURNING seq, (SELECT version FROM o), " EVENT_NOTIFY};
 /* An event that leaves state and hold as they are. $3 cancel reason (NULL
  * = keep); event: $4 actor kind, $5 actor id, $6 type, $7 state, $8 details. */
 static const store_stmt stmt_touch = {
@@ -90,8 +101,9 @@ static const store_stmt stmt_touch = {
     "version = version + 1, last_event_seq = last_event_seq + 1, update_time = now() "
     "WHERE shop_id = $1 AND order_id = $2 RETURNING last_event_seq, version) "
     "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
-    "to_state, details) SELECT $1, $2, o.last_event_seq, $4, $5, $6, $7, $7, "
-    "COALESCE($8::jsonb, '{}') FROM o RETURNING seq, (SELECT version FROM o)"};
+    "to_state, details, txid) SELECT $1, $2, o.last_event_seq, $4, $5, $6, $7, $7, "
+    "COALESCE($8::jsonb, '{}'), " EVENT_POSITION " FROM o "
+    "RETURNING seq, (SELECT version FROM o), " EVENT_NOTIFY};
 /* clang-format on */
 
 bool wf_order_can_move(int32_t from, int32_t to)

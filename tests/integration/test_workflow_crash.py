@@ -251,6 +251,25 @@ class Fleet:
         assert rows == "%d|%d|0" % (len(want), len(want)), rows
         return created, dups
 
+    def check_event_positions(self):
+        """Every order's events are in seq order in the stream (txid,
+        event_id) and numbered 1, 2, 3 ... (docs/event-stream.md): the
+        position the workflow's event writers compute, and the trigger's for
+        the rest, never put a later event of an order before an earlier one,
+        even when a step took its transaction id before waiting for the
+        order lock that a sibling step held. Returns the events checked."""
+        rows = harness.sql(self.db, "SELECT count(*), count(*) FILTER (WHERE seq <> rn) FROM ("
+                           "SELECT seq, row_number() OVER (PARTITION BY order_id"
+                           " ORDER BY txid, event_id) AS rn FROM order_events"
+                           " WHERE shop_id = '%s') e" % self.shop)
+        total, bad = (int(x) for x in rows.split("|"))
+        say("order events %d, out of seq order in the stream %d" % (total, bad))
+        assert total > 0 and bad == 0, harness.sql(
+            self.db, "SELECT order_id, seq, txid, event_id FROM (SELECT *, row_number() OVER"
+            " (PARTITION BY order_id ORDER BY txid, event_id) AS rn FROM order_events"
+            " WHERE shop_id = '%s') e WHERE seq <> rn LIMIT 5" % self.shop)
+        return total
+
 
 def crash_loop(fleet, rng, kills, max_kills, min_gap=0.3, max_gap=2.0):
     """A tick for wait_completed: SIGKILL the running dropshipd at a random
@@ -289,6 +308,7 @@ def main():
             "only %d kill(s) while orders were in flight (wanted %d): the run is too short"
             % (len(kills), MIN_KILLS))
         created, dups = fleet.check_one_purchase_each()
+        fleet.check_event_positions()
         say("kills %d, duplicates %d, supplier orders %d, orders %d, %.1f s"
             % (len(kills), dups, created, N_ORDERS, time.monotonic() - started))
     finally:

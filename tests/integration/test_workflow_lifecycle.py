@@ -6,6 +6,8 @@ Time runs fast: --workflow-time-scale divides every workflow duration (the
 return window of days becomes a second); the simulator moves on each poll.
 """
 import os
+import re
+import subprocess
 import sys
 import time
 import unittest
@@ -163,6 +165,37 @@ class LifecycleTest(unittest.TestCase):
                          % (len(seen), len(torn)))
         self.assertEqual(torn[:5], [], "GetOrder mixed two commits")
         self.assertGreater(len(seen), 20)
+
+    def test_every_step_that_writes_events_wakes_the_stream(self):
+        """The workflow's event writers send the stream's NOTIFY themselves
+        (0010_event_writers.sql; the trigger only serves rows that come
+        without a position, like CreateOrder's): a LISTEN session hears at
+        least one notification per transaction that wrote an event of the
+        order, with the shop as payload."""
+        w = self.w
+        sup = w.supplier("notify")
+        w.bind("BOWL", sup, "BOWL-01")
+        listener = subprocess.Popen([harness.PSQL, "-X", "-q", "-At", "-d", w.db],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+        try:
+            listener.stdin.write("LISTEN dropship_events;\nSELECT 'listening';\n")
+            listener.stdin.flush()
+            self.assertEqual(listener.stdout.readline().strip(), "listening")
+            o = w.order("notify-1", [("BOWL", 1)])
+            w.wait_state(o.id, common_pb2.ORDER_STATE_COMPLETED)
+            out, _ = listener.communicate("SELECT 'done';\n", timeout=30)
+        finally:
+            if listener.poll() is None:
+                listener.kill()
+                listener.wait()
+        payloads = re.findall(r'Asynchronous notification "dropship_events" with payload'
+                              r' "([^"]*)"', out)
+        writers = int(harness.sql(w.db, "SELECT count(DISTINCT txid) FROM order_events"
+                                  " WHERE order_id = '%s'" % o.id))
+        self.assertGreaterEqual(writers, 6)
+        self.assertGreaterEqual(len(payloads), writers, out[-2000:])
+        self.assertEqual(set(payloads), {w.shop})
 
     def test_split_order_two_suppliers_three_parcels_one_purchase_each(self):
         w = self.w

@@ -158,6 +158,7 @@ def main():
         fleet.create_orders([s.addr for s in servers], N_ORDERS, "rep")
         fleet.wait_completed(80)
         fleet.check_one_purchase_each()
+        fleet.check_event_positions()
         check_no_exhausted(fleet)
         for s in servers:
             assert s.stop() == 0, s.log_path
