@@ -105,6 +105,12 @@ typedef struct store_batch_item {
  * err is what store_exec would say, and the transaction (if it began) is
  * open and failed: store_rollback or store_release end it. */
 ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, ds_error *err);
+
+/* The n statements in one round trip and one implicit transaction, outside
+ * any transaction block (autocommit: they commit together, or on an error
+ * none of them). Results and errors as store_begin_with. For reads that
+ * belong together. */
+ds_status store_exec_batch(store_conn *c, const store_batch_item *items, int n, ds_error *err);
 ds_status store_commit(store_conn *c, ds_error *err);
 void store_rollback(store_conn *c);
 

@@ -468,8 +468,11 @@ static PGresult *pipeline_result(store_conn *c)
     return res;
 }
 
-ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, ds_error *err)
+/* store_begin_with (begin) or store_exec_batch. */
+static ds_status pipeline(store_conn *c, bool begin, const store_batch_item *items, int n,
+                          ds_error *err)
 {
+    const char *what = begin ? "BEGIN" : "batch";
     ds_status status = DS_OK;
     bool sent;
     PGresult *res;
@@ -482,7 +485,7 @@ ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, 
     if (status != DS_OK)
         return status;
     sent = PQenterPipelineMode(c->pg) == 1 &&
-           PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+           (!begin || PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1);
     for (int i = 0; sent && i < n; i++)
         sent = PQsendQueryPrepared(c->pg, items[i].stmt->name, items[i].nparams, items[i].values,
                                    NULL, NULL, 0) == 1;
@@ -490,11 +493,11 @@ ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, 
         sent = PQpipelineSync(c->pg) == 1;
     if (!sent) {
         c->broken = true;
-        return conn_fail(c, NULL, "BEGIN", err);
+        return conn_fail(c, NULL, what, err);
     }
     /* BEGIN, the statements, then the sync point: read them all, in order;
      * after a failure the server skips the rest (PGRES_PIPELINE_ABORTED) */
-    for (int i = -1; i < n; i++) {
+    for (int i = begin ? -1 : 0; i < n; i++) {
         ExecStatusType rs;
 
         res = pipeline_result(c);
@@ -502,11 +505,11 @@ ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, 
         if (res == NULL) {
             c->broken = true;
             if (status == DS_OK)
-                status = conn_fail(c, NULL, i < 0 ? "BEGIN" : items[i].stmt->name, err);
+                status = conn_fail(c, NULL, i < 0 ? what : items[i].stmt->name, err);
             break;
         }
         if (status == DS_OK && rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
-            status = conn_fail(c, res, i < 0 ? "BEGIN" : items[i].stmt->name, err);
+            status = conn_fail(c, res, i < 0 ? what : items[i].stmt->name, err);
         if (status == DS_OK && i >= 0 && items[i].out != NULL)
             *items[i].out = res;
         else
@@ -519,13 +522,23 @@ ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, 
     if (PQexitPipelineMode(c->pg) != 1)
         c->broken = true;
     if (status == DS_OK && c->broken)
-        status = conn_fail(c, NULL, "BEGIN", err);
+        status = conn_fail(c, NULL, what, err);
     for (int i = 0; status != DS_OK && i < n; i++)
         if (items[i].out != NULL) {
             PQclear(*items[i].out);
             *items[i].out = NULL;
         }
     return status;
+}
+
+ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, ds_error *err)
+{
+    return pipeline(c, true, items, n, err);
+}
+
+ds_status store_exec_batch(store_conn *c, const store_batch_item *items, int n, ds_error *err)
+{
+    return pipeline(c, false, items, n, err);
 }
 
 ds_status store_commit(store_conn *c, ds_error *err)

@@ -44,17 +44,36 @@ static const store_stmt stmt_supplier = {
     "SELECT adapter, COALESCE(adapter_credential, ''), tracking, "
     "COALESCE(tracking_credential, ''), payment_mode, payment_due_us, return_address, "
     "return_rules FROM suppliers WHERE shop_id = $1 AND supplier_id = $2"};
+#define LIST_COLS                                                                          \
+    "SELECT s.supplier_id, s.supplier_order_ref, s.state, s.payment_mode, "                  \
+    "COALESCE(s.cost_currency, ''), COALESCE(s.cost_units, 0), COALESCE(s.cost_nanos, 0), " \
+    "s.proof_reference IS NOT NULL, s.return_policy_source <> 0, "                          \
+    "COALESCE((extract(epoch FROM s.payment_due_time) * 1000)::int8, 0), "                  \
+    "l.line_id, l.binding_id, l.supplier_sku, l.supplier_variant, l.quantity, "             \
+    "COALESCE(l.unit_cost_currency, ''), COALESCE(l.unit_cost_units, 0), "                  \
+    "COALESCE(l.unit_cost_nanos, 0)"
+#define LIST_JOIN                                                                          \
+    "supplier_orders s LEFT JOIN supplier_order_lines l ON l.shop_id = s.shop_id "          \
+    "AND l.order_id = s.order_id AND l.supplier_id = s.supplier_id"
 static const store_stmt stmt_list = {
     "so_list",
-    "SELECT s.supplier_id, s.supplier_order_ref, s.state, s.payment_mode, "
-    "COALESCE(s.cost_currency, ''), COALESCE(s.cost_units, 0), COALESCE(s.cost_nanos, 0), "
-    "s.proof_reference IS NOT NULL, s.return_policy_source <> 0, "
-    "COALESCE((extract(epoch FROM s.payment_due_time) * 1000)::int8, 0), "
-    "l.line_id, l.binding_id, l.supplier_sku, l.supplier_variant, l.quantity, "
-    "COALESCE(l.unit_cost_currency, ''), COALESCE(l.unit_cost_units, 0), "
-    "COALESCE(l.unit_cost_nanos, 0) FROM supplier_orders s LEFT JOIN supplier_order_lines l "
-    "ON l.shop_id = s.shop_id AND l.order_id = s.order_id AND l.supplier_id = s.supplier_id "
-    "WHERE s.shop_id = $1 AND s.order_id = $2 ORDER BY s.supplier_id, l.line_id"};
+    LIST_COLS " FROM " LIST_JOIN " WHERE s.shop_id = $1 AND s.order_id = $2 "
+    "ORDER BY s.supplier_id, l.line_id"};
+/* stmt_list's columns, then the order's state (column VIEW_STATE_COL): one
+ * row with a NULL supplier when the order has no supplier order yet. */
+enum { VIEW_STATE_COL = 18 };
+static const store_stmt stmt_view = {
+    "so_view",
+    LIST_COLS ", o.state FROM orders o LEFT JOIN (" LIST_JOIN ") ON s.shop_id = o.shop_id "
+    "AND s.order_id = o.order_id WHERE o.shop_id = $1 AND o.order_id = $2 "
+    "ORDER BY s.supplier_id, l.line_id"};
+/* stmt_supplier's columns, then the supplier id (column 8). */
+static const store_stmt stmt_view_suppliers = {
+    "so_view_suppliers",
+    "SELECT adapter, COALESCE(adapter_credential, ''), tracking, "
+    "COALESCE(tracking_credential, ''), payment_mode, payment_due_us, return_address, "
+    "return_rules, supplier_id FROM suppliers WHERE shop_id = $1 AND supplier_id IN "
+    "(SELECT supplier_id FROM supplier_orders WHERE shop_id = $1 AND order_id = $2)"};
 static const store_stmt stmt_parcels = {
     "so_parcels",
     "SELECT supplier_id, carrier, tracking_number, status, n_checkpoints, "
@@ -310,33 +329,42 @@ static void supplier_tracking(store_so_supplier *s, const uint8_t *b, size_t n)
     dropship__v1__tracking_config__free_unpacked(cfg, NULL);
 }
 
+/* Read row `row` of a stmt_supplier-shaped result into *s (zeroed first);
+ * buf is scratch of STORE_SO_BYTES_MAX bytes. */
+static void supplier_row(store_so_supplier *s, const char *supplier_id, const PGresult *r,
+                         int row, uint8_t *buf)
+{
+    size_t n = 0;
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->supplier_id, sizeof(s->supplier_id), "%s", supplier_id);
+    bytes_cell(buf, STORE_SO_BYTES_MAX, &n, r, row, 0);
+    supplier_adapter(s, buf, n);
+    cell(s->credential, sizeof(s->credential), r, row, 1);
+    bytes_cell(buf, STORE_SO_BYTES_MAX, &n, r, row, 2);
+    if (n > 0)
+        supplier_tracking(s, buf, n);
+    cell(s->tracking_credential, sizeof(s->tracking_credential), r, row, 3);
+    s->payment_mode = store_row_int32(r, row, 4, 2);
+    s->payment_due_us = store_row_int64(r, row, 5, 0);
+    bytes_cell(s->return_address, sizeof(s->return_address), &s->return_address_len, r, row, 6);
+    bytes_cell(s->return_rules, sizeof(s->return_rules), &s->return_rules_len, r, row, 7);
+}
+
 ds_status store_so_supplier_get(store_conn *c, const char *shop_id, const char *supplier_id,
                                 store_so_supplier *s, ds_error *err)
 {
     const char *v[2] = {shop_id, supplier_id};
     PGresult *r = NULL;
     uint8_t *buf = malloc(STORE_SO_BYTES_MAX);
-    size_t n = 0;
     ds_status st = buf != NULL ? query(c, &stmt_supplier, 2, v, &r, err)
                                : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
 
     memset(s, 0, sizeof(*s));
     if (st == DS_OK && PQntuples(r) != 1)
         st = ds_error_set(err, DS_ERR_NOT_FOUND, "supplier %s not found", supplier_id);
-    if (st == DS_OK) {
-        snprintf(s->supplier_id, sizeof(s->supplier_id), "%s", supplier_id);
-        bytes_cell(buf, STORE_SO_BYTES_MAX, &n, r, 0, 0);
-        supplier_adapter(s, buf, n);
-        cell(s->credential, sizeof(s->credential), r, 0, 1);
-        bytes_cell(buf, STORE_SO_BYTES_MAX, &n, r, 0, 2);
-        if (n > 0)
-            supplier_tracking(s, buf, n);
-        cell(s->tracking_credential, sizeof(s->tracking_credential), r, 0, 3);
-        s->payment_mode = store_row_int32(r, 0, 4, 2);
-        s->payment_due_us = store_row_int64(r, 0, 5, 0);
-        bytes_cell(s->return_address, sizeof(s->return_address), &s->return_address_len, r, 0, 6);
-        bytes_cell(s->return_rules, sizeof(s->return_rules), &s->return_rules_len, r, 0, 7);
-    }
+    if (st == DS_OK)
+        supplier_row(s, supplier_id, r, 0, buf);
     free(buf);
     PQclear(r);
     return st;
@@ -392,6 +420,57 @@ ds_status store_so_list(store_conn *c, const char *shop_id, const char *order_id
     PQclear(r);
     *out = rows;
     return st;
+}
+
+ds_status store_so_view_get(store_conn *c, const char *shop_id, const char *order_id,
+                            store_so_view *out, ds_error *err)
+{
+    const char *v[2] = {shop_id, order_id};
+    PGresult *r = NULL, *rs = NULL;
+    store_batch_item items[2] = {{.stmt = &stmt_view, .nparams = 2, .values = v, .out = &r},
+                                 {.stmt = &stmt_view_suppliers, .nparams = 2, .values = v,
+                                  .out = &rs}};
+    uint8_t *buf = NULL;
+    ds_status st = store_exec_batch(c, items, 2, err);
+
+    memset(out, 0, sizeof(*out));
+    if (st == DS_OK) {
+        out->rows = calloc((size_t)PQntuples(r) + 1, sizeof(*out->rows));
+        out->sups = calloc((size_t)PQntuples(rs) + 1, sizeof(*out->sups));
+        buf = malloc(STORE_SO_BYTES_MAX);
+        if (out->rows == NULL || out->sups == NULL || buf == NULL)
+            st = ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; st == DS_OK && i < PQntuples(r); i++) {
+        out->state = store_row_int32(r, i, VIEW_STATE_COL, 0);
+        if (!PQgetisnull(r, i, 0))
+            list_row(row_of(out->rows, &out->n, PQgetvalue(r, i, 0)), r, i);
+    }
+    for (int i = 0; st == DS_OK && i < PQntuples(rs); i++)
+        supplier_row(&out->sups[out->n_sups++], PQgetvalue(rs, i, 8), rs, i, buf);
+    free(buf);
+    PQclear(r);
+    PQclear(rs);
+    if (st != DS_OK)
+        store_so_view_free(out);
+    return st;
+}
+
+const store_so_supplier *store_so_view_supplier(const store_so_view *v, const char *supplier_id)
+{
+    for (size_t i = 0; i < v->n_sups; i++)
+        if (strcmp(v->sups[i].supplier_id, supplier_id) == 0)
+            return &v->sups[i];
+    return NULL;
+}
+
+void store_so_view_free(store_so_view *v)
+{
+    if (v->sups != NULL)
+        memset(v->sups, 0, v->n_sups * sizeof(*v->sups));
+    free(v->sups);
+    free(v->rows);
+    memset(v, 0, sizeof(*v));
 }
 
 ds_status store_so_parcels(store_conn *c, const char *shop_id, const char *order_id,

@@ -144,6 +144,25 @@ ds_status store_so_list(store_conn *c, const char *shop_id, const char *order_id
 ds_status store_so_parcels(store_conn *c, const char *shop_id, const char *order_id,
                            store_so_parcel *out, size_t cap, size_t *n, ds_error *err);
 
+/* What a step reads before its outside calls, in one round trip and one
+ * implicit transaction (store_exec_batch): the order's state, its supplier
+ * orders (as store_so_list), and the settings of their suppliers (as
+ * store_so_supplier_get, one per supplier id among the rows). */
+typedef struct store_so_view {
+    int32_t state; /* OrderState; 0 = no such order */
+    store_so_row *rows;
+    size_t n;
+    store_so_supplier *sups; /* holds credentials: store_so_view_free wipes them */
+    size_t n_sups;
+} store_so_view;
+ds_status store_so_view_get(store_conn *c, const char *shop_id, const char *order_id,
+                            store_so_view *out, ds_error *err);
+/* The settings of supplier_id in v, or NULL (the supplier is gone). */
+const store_so_supplier *store_so_view_supplier(const store_so_view *v, const char *supplier_id);
+/* Free what store_so_view_get allocated (wiping the credentials); v may be
+ * half filled or zeroed. */
+void store_so_view_free(store_so_view *v);
+
 /* ---- writes (inside the caller's transaction) ---- */
 
 /* Drop the supplier orders nothing was sent for yet, and REJECTED or

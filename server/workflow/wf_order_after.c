@@ -54,18 +54,6 @@ static ds_status list_so(wf_order_env *env, const char *shop_id, const char *ord
     return st;
 }
 
-static ds_status load_supplier(wf_order_env *env, const char *shop_id, const char *supplier_id,
-                               store_so_supplier *s, ds_error *err)
-{
-    store_conn *c = NULL;
-    ds_status st = store_acquire(env->pool, INT64_MAX, &c, err);
-
-    if (st == DS_OK)
-        st = store_so_supplier_get(c, shop_id, supplier_id, s, err);
-    store_release(env->pool, c);
-    return st;
-}
-
 /* Is a placed supplier order still alive (not rejected or cancelled)? */
 static bool live(const store_so_row *so)
 {
@@ -87,18 +75,17 @@ typedef struct payment_out {
 } payment_out;
 
 /* Pay one AUTO supplier order (key "<order_id>:<supplier_id>:pay"). */
-static ds_status pay_one(wf_order_env *env, const char *shop_id, const char *order_id,
+static ds_status pay_one(wf_order_env *env, const store_so_view *v, const char *order_id,
                          const store_so_row *so, payment_out *po, ds_error *err)
 {
-    store_so_supplier *s = malloc(sizeof(*s));
+    const store_so_supplier *s = NULL;
     ad_supplier *ad = NULL;
     char key[120];
     ad_pay_order_in in = {.supplier_order_id = so->ref, .idempotency_key = key};
     ad_pay_order_out out;
     ad_sync sy;
     ad_result ar;
-    ds_status st = s != NULL ? load_supplier(env, shop_id, so->supplier_id, s, err)
-                             : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    ds_status st = wf_view_supplier(v, so->supplier_id, &s, err);
 
     if (st == DS_OK)
         st = wf_adapter_supplier(env, s, &ad, err);
@@ -124,9 +111,6 @@ static ds_status pay_one(wf_order_env *env, const char *shop_id, const char *ord
     p->paid_ms = out.paid_at_ms;
 out:
     ad_supplier_free(ad);
-    if (s != NULL)
-        memset(s, 0, sizeof(*s));
-    free(s);
     return st;
 }
 
@@ -168,10 +152,8 @@ void wf_step_payment(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
 {
     wf_order_env *env = arg;
     payment_out *po = calloc(1, sizeof(*po));
-    store_so_row *rows = NULL;
-    size_t n = 0;
+    store_so_view v = {0};
     char order_id[37];
-    int32_t state = 0;
     ds_error err;
     ds_status st = DS_OK;
 
@@ -181,17 +163,15 @@ void wf_step_payment(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
         free(po);
         return;
     }
-    st = wf_step_state(env, t->shop_id, order_id, &state, &err);
-    if (st == DS_OK && state == S_AWAIT_PAY)
-        st = list_so(env, t->shop_id, order_id, &rows, &n, &err);
-    for (size_t i = 0; st == DS_OK && state == S_AWAIT_PAY && i < n; i++)
-        if (live(&rows[i]) && !rows[i].paid && rows[i].payment_mode == MODE_AUTO)
-            st = pay_one(env, t->shop_id, order_id, &rows[i], po, &err);
-    if (st == DS_OK && state == S_AWAIT_PAY)
+    st = wf_step_view(env, t->shop_id, order_id, &v, &err);
+    for (size_t i = 0; st == DS_OK && v.state == S_AWAIT_PAY && i < v.n; i++)
+        if (live(&v.rows[i]) && !v.rows[i].paid && v.rows[i].payment_mode == MODE_AUTO)
+            st = pay_one(env, &v, order_id, &v.rows[i], po, &err);
+    if (st == DS_OK && v.state == S_AWAIT_PAY)
         wf_step_commit(ctx, t, order_id, payment_write, po, res);
     else if (st != DS_OK && st != DS_ERR_NOT_FOUND)
         wf_res_set(res, st == DS_ERR_CONFIG ? WF_FAIL : WF_RETRY, "%s", err.message);
-    free(rows);
+    store_so_view_free(&v);
     free(po);
 }
 
@@ -329,17 +309,16 @@ static void pack_policy(const ad_return_policy_out *o, bound *b)
 
 /* Fetch one supplier order's policy: adapter first, then the supplier
  * record. b->source 0 = nothing found. */
-static ds_status fetch_policy(wf_order_env *env, const char *shop_id, const store_so_row *so,
+static ds_status fetch_policy(wf_order_env *env, const store_so_view *v, const store_so_row *so,
                               bound *b, ds_error *err)
 {
-    store_so_supplier *s = malloc(sizeof(*s));
+    const store_so_supplier *s = NULL;
     ad_supplier *ad = NULL;
     ad_return_policy_in in = {.sku = so->n_lines > 0 ? so->lines[0].supplier_sku : NULL};
     ad_return_policy_out out;
     ad_sync sy;
     ad_result ar = {.status = DS_ERR_UNIMPLEMENTED};
-    ds_status st = s != NULL ? load_supplier(env, shop_id, so->supplier_id, s, err)
-                             : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    ds_status st = wf_view_supplier(v, so->supplier_id, &s, err);
 
     snprintf(b->supplier_id, sizeof(b->supplier_id), "%s", so->supplier_id);
     if (st == DS_OK)
@@ -363,9 +342,6 @@ static ds_status fetch_policy(wf_order_env *env, const char *shop_id, const stor
         b->source = SRC_SUPPLIER;
     }
     ad_supplier_free(ad);
-    if (s != NULL)
-        memset(s, 0, sizeof(*s));
-    free(s);
     return st;
 }
 
@@ -399,8 +375,7 @@ void wf_step_return_address(wf_ctx *ctx, const wf_task *t, wf_result *res, void 
 {
     wf_order_env *env = arg;
     return_out *ro = calloc(1, sizeof(*ro));
-    store_so_row *rows = NULL;
-    size_t n = 0;
+    store_so_view v = {0};
     char order_id[37];
     ds_error err;
     ds_status st;
@@ -411,17 +386,17 @@ void wf_step_return_address(wf_ctx *ctx, const wf_task *t, wf_result *res, void 
         free(ro);
         return;
     }
-    st = list_so(env, t->shop_id, order_id, &rows, &n, &err);
-    if (st == DS_OK && n > 0 && (ro->b = calloc(n, sizeof(*ro->b))) == NULL)
+    st = wf_step_view(env, t->shop_id, order_id, &v, &err);
+    if (st == DS_OK && v.n > 0 && (ro->b = calloc(v.n, sizeof(*ro->b))) == NULL)
         st = ds_error_set(&err, DS_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; st == DS_OK && i < n && ro->n < MAX_SO; i++)
-        if (live(&rows[i]) && !rows[i].return_bound)
-            st = fetch_policy(env, t->shop_id, &rows[i], &ro->b[ro->n++], &err);
+    for (size_t i = 0; st == DS_OK && i < v.n && ro->n < MAX_SO; i++)
+        if (live(&v.rows[i]) && !v.rows[i].return_bound)
+            st = fetch_policy(env, &v, &v.rows[i], &ro->b[ro->n++], &err);
     if (st == DS_OK)
         wf_step_commit(ctx, t, order_id, return_write, ro, res);
     else if (st != DS_ERR_NOT_FOUND)
         wf_res_set(res, st == DS_ERR_CONFIG ? WF_FAIL : WF_RETRY, "%s", err.message);
-    free(rows);
+    store_so_view_free(&v);
     free(ro->b);
     free(ro);
 }
@@ -470,18 +445,17 @@ typedef struct cancel_out {
 } cancel_out;
 
 /* Ask one supplier to cancel (key "<order_id>:<supplier_id>:cancel"). */
-static ds_status cancel_one(wf_order_env *env, const char *shop_id, const char *order_id,
+static ds_status cancel_one(wf_order_env *env, const store_so_view *v, const char *order_id,
                             const store_so_row *so, cancel_out *co, ds_error *err)
 {
-    store_so_supplier *s = malloc(sizeof(*s));
+    const store_so_supplier *s = NULL;
     ad_supplier *ad = NULL;
     char key[120];
     ad_cancel_order_in in = {.supplier_order_id = so->ref, .idempotency_key = key};
     ad_cancel_order_out out = {0};
     ad_sync sy;
     ad_result ar = {.status = DS_OK};
-    ds_status st = s != NULL ? load_supplier(env, shop_id, so->supplier_id, s, err)
-                             : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    ds_status st = wf_view_supplier(v, so->supplier_id, &s, err);
 
     if (st == DS_OK)
         st = wf_adapter_supplier(env, s, &ad, err);
@@ -503,9 +477,6 @@ static ds_status cancel_one(wf_order_env *env, const char *shop_id, const char *
                  so->supplier_id, out.refusal_code);
     }
     ad_supplier_free(ad);
-    if (s != NULL)
-        memset(s, 0, sizeof(*s));
-    free(s);
     return st;
 }
 
@@ -534,10 +505,8 @@ void wf_step_cancel(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
 {
     wf_order_env *env = arg;
     cancel_out *co = calloc(1, sizeof(*co));
-    store_so_row *rows = NULL;
-    size_t n = 0;
+    store_so_view v = {0};
     char order_id[37];
-    int32_t state = 0;
     ds_error err;
     ds_status st;
 
@@ -547,16 +516,14 @@ void wf_step_cancel(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
         free(co);
         return;
     }
-    st = wf_step_state(env, t->shop_id, order_id, &state, &err);
-    if (st == DS_OK && state == S_CANCELLING)
-        st = list_so(env, t->shop_id, order_id, &rows, &n, &err);
-    for (size_t i = 0; st == DS_OK && state == S_CANCELLING && i < n; i++)
-        if (live(&rows[i]))
-            st = cancel_one(env, t->shop_id, order_id, &rows[i], co, &err);
-    if (st == DS_OK && state == S_CANCELLING)
+    st = wf_step_view(env, t->shop_id, order_id, &v, &err);
+    for (size_t i = 0; st == DS_OK && v.state == S_CANCELLING && i < v.n; i++)
+        if (live(&v.rows[i]))
+            st = cancel_one(env, &v, order_id, &v.rows[i], co, &err);
+    if (st == DS_OK && v.state == S_CANCELLING)
         wf_step_commit(ctx, t, order_id, cancel_write, co, res);
     else if (st != DS_OK && st != DS_ERR_NOT_FOUND)
         wf_res_set(res, st == DS_ERR_CONFIG ? WF_FAIL : WF_RETRY, "%s", err.message);
-    free(rows);
+    store_so_view_free(&v);
     free(co);
 }

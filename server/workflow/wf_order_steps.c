@@ -131,6 +131,27 @@ ds_status wf_step_state(wf_order_env *env, const char *shop_id, const char *orde
     return st;
 }
 
+ds_status wf_step_view(wf_order_env *env, const char *shop_id, const char *order_id,
+                       store_so_view *v, ds_error *err)
+{
+    store_conn *c = NULL;
+    ds_status st = store_acquire(env->pool, INT64_MAX, &c, err);
+
+    memset(v, 0, sizeof(*v));
+    if (st == DS_OK)
+        st = store_so_view_get(c, shop_id, order_id, v, err);
+    store_release(env->pool, c);
+    return st;
+}
+
+ds_status wf_view_supplier(const store_so_view *v, const char *supplier_id,
+                           const store_so_supplier **s, ds_error *err)
+{
+    *s = store_so_view_supplier(v, supplier_id);
+    return *s != NULL ? DS_OK
+                      : ds_error_set(err, DS_ERR_NOT_FOUND, "supplier %s not found", supplier_id);
+}
+
 /* Every supplier (and its courier integration) is a limit key of its own,
  * "supplier:<id>" / "tracking:<id>": one supplier's rate limit, concurrency
  * or Retry-After pause never holds back another's calls, even when both
@@ -652,11 +673,11 @@ static void ship_to(const store_so_address *a, ad_address *o)
 
 /* Place one supplier order through its adapter (idempotency key
  * "<order_id>:<supplier_id>"). DS_ERR_UNAVAILABLE: try again later. */
-static ds_status place_one(wf_order_env *env, const char *shop_id, const char *order_id,
+static ds_status place_one(wf_order_env *env, const store_so_view *v, const char *order_id,
                            const store_so_row *so, const store_so_address *addr,
                            purchase_out *po, ds_error *err)
 {
-    store_so_supplier *s = malloc(sizeof(*s));
+    const store_so_supplier *s = NULL;
     ad_supplier *ad = NULL;
     ad_line lines[STORE_SO_LINES_MAX];
     ad_address to;
@@ -667,8 +688,7 @@ static ds_status place_one(wf_order_env *env, const char *shop_id, const char *o
     ad_sync sy;
     ad_result ar;
     placed *pl = &po->ok[po->n_ok];
-    ds_status st = s != NULL ? load_supplier(env, shop_id, so->supplier_id, s, err)
-                             : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    ds_status st = wf_view_supplier(v, so->supplier_id, &s, err);
 
     if (st == DS_OK)
         st = wf_adapter_supplier(env, s, &ad, err);
@@ -707,9 +727,6 @@ static ds_status place_one(wf_order_env *env, const char *shop_id, const char *o
     }
 out:
     ad_supplier_free(ad);
-    if (s != NULL)
-        memset(s, 0, sizeof(*s));
-    free(s);
     return st;
 }
 
@@ -769,25 +786,21 @@ static ds_status purchase_write(store_conn *tx, const char *shop_id, const char 
     return st;
 }
 
-/* Place every supplier order not placed yet; stops at the first refusal. */
-static ds_status purchase_all(wf_order_env *env, const char *shop_id, const char *order_id,
-                              purchase_out *po, ds_error *err)
+/* Place every supplier order of v not placed yet; stops at the first
+ * refusal. */
+static ds_status purchase_all(wf_order_env *env, const store_so_view *v, const char *shop_id,
+                              const char *order_id, purchase_out *po, ds_error *err)
 {
     store_conn *c = NULL;
-    store_so_row *rows = NULL;
     store_so_address addr;
-    size_t n = 0;
     ds_status st = store_acquire(env->pool, INT64_MAX, &c, err);
 
     if (st == DS_OK)
-        st = store_so_list(c, shop_id, order_id, &rows, &n, err);
-    if (st == DS_OK)
         st = store_so_address_get(c, shop_id, order_id, &addr, err);
     store_release(env->pool, c);
-    for (size_t i = 0; st == DS_OK && i < n && po->rejected[0] == '\0'; i++)
-        if (rows[i].state == SO_PENDING && po->n_ok < SUPPLIERS_MAX)
-            st = place_one(env, shop_id, order_id, &rows[i], &addr, po, err);
-    free(rows);
+    for (size_t i = 0; st == DS_OK && i < v->n && po->rejected[0] == '\0'; i++)
+        if (v->rows[i].state == SO_PENDING && po->n_ok < SUPPLIERS_MAX)
+            st = place_one(env, v, order_id, &v->rows[i], &addr, po, err);
     return st;
 }
 
@@ -795,8 +808,8 @@ void wf_step_purchase(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
 {
     wf_order_env *env = arg;
     purchase_out *po = calloc(1, sizeof(*po));
+    store_so_view v = {0};
     char order_id[37];
-    int32_t state = 0;
     ds_error err;
     ds_status st;
 
@@ -807,13 +820,14 @@ void wf_step_purchase(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
         return;
     }
     po->env = env;
-    st = wf_step_state(env, t->shop_id, order_id, &state, &err);
-    if (st == DS_OK && state == S_PURCHASING)
-        st = purchase_all(env, t->shop_id, order_id, po, &err);
-    if (st == DS_OK && state == S_PURCHASING)
+    st = wf_step_view(env, t->shop_id, order_id, &v, &err);
+    if (st == DS_OK && v.state == S_PURCHASING)
+        st = purchase_all(env, &v, t->shop_id, order_id, po, &err);
+    if (st == DS_OK && v.state == S_PURCHASING)
         wf_step_commit(ctx, t, order_id, purchase_write, po, res);
     else if (st != DS_OK && st != DS_ERR_NOT_FOUND)
         wf_res_set(res, st == DS_ERR_CONFIG ? WF_FAIL : WF_RETRY, "%s", err.message);
+    store_so_view_free(&v);
     free(po);
 }
 

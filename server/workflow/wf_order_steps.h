@@ -44,6 +44,16 @@ void wf_step_commit(wf_ctx *ctx, const wf_task *t, const char *order_id, wf_step
 ds_status wf_step_state(wf_order_env *env, const char *shop_id, const char *order_id,
                         int32_t *state, ds_error *err);
 
+/* store_so_view_get through the pool (no lock): the order's state, supplier
+ * orders and their suppliers' settings in one round trip. The caller
+ * store_so_view_free()s *v, also after an error. */
+ds_status wf_step_view(wf_order_env *env, const char *shop_id, const char *order_id,
+                       store_so_view *v, ds_error *err);
+
+/* The settings of supplier_id in v; DS_ERR_NOT_FOUND when it is gone. */
+ds_status wf_view_supplier(const store_so_view *v, const char *supplier_id,
+                           const store_so_supplier **s, ds_error *err);
+
 /* Requests one supplier's API (or its courier integration) may have in
  * flight at once, from this process. A call not sent within the settings'
  * adapter_queue_ms (its endpoint paused, out of tokens or at this cap)

@@ -265,20 +265,19 @@ static ds_status snapshot_days(wf_order_env *env, const char *shop_id, const cha
     return st;
 }
 
-/* Everything outside the transaction: supplier and courier polls. */
-static ds_status poll_all(track_out *to, const char *shop_id, const char *order_id,
-                          ds_error *err)
+/* Everything outside the transaction: supplier and courier polls for the
+ * supplier orders of v. */
+static ds_status poll_all(track_out *to, const store_so_view *v, const char *shop_id,
+                          const char *order_id, ds_error *err)
 {
     store_conn *c = NULL;
-    store_so_row *rows = NULL;
+    const store_so_row *rows = v->rows;
     store_so_parcel *ps = calloc(STORE_SO_PARCELS_MAX, sizeof(*ps));
-    store_so_supplier *s = malloc(sizeof(*s));
-    size_t n = 0, np = 0;
-    ds_status st = ps != NULL && s != NULL ? pool_do(to->env, &c, err)
-                                           : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    const store_so_supplier *s = NULL;
+    size_t n = v->n, np = 0;
+    ds_status st = ps != NULL ? pool_do(to->env, &c, err)
+                              : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
 
-    if (st == DS_OK)
-        st = store_so_list(c, shop_id, order_id, &rows, &n, err);
     if (st == DS_OK)
         st = store_so_parcels(c, shop_id, order_id, ps, STORE_SO_PARCELS_MAX, &np, err);
     store_release(to->env->pool, c);
@@ -287,10 +286,7 @@ static ds_status poll_all(track_out *to, const char *shop_id, const char *order_
         if (rows[i].state == SO_CANCELLED || rows[i].state == SO_REJECTED ||
             rows[i].state == SO_PENDING)
             continue;
-        st = pool_do(to->env, &c, err);
-        if (st == DS_OK)
-            st = store_so_supplier_get(c, shop_id, rows[i].supplier_id, s, err);
-        store_release(to->env->pool, c);
+        st = wf_view_supplier(v, rows[i].supplier_id, &s, err);
         if (st == DS_OK && rows[i].state != SO_SHIPPED)
             st = poll_supplier(to, shop_id, &rows[i], s, err);
         if (st == DS_OK)
@@ -307,11 +303,7 @@ static ds_status poll_all(track_out *to, const char *shop_id, const char *order_
         if (ps[i].unchanged_ms < to->unchanged_ms)
             to->unchanged_ms = ps[i].unchanged_ms;
     }
-    if (s != NULL)
-        memset(s, 0, sizeof(*s));
-    free(s);
     free(ps);
-    free(rows);
     return st;
 }
 
@@ -435,6 +427,7 @@ void wf_step_tracking(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
 {
     wf_order_env *env = arg;
     track_out *to = calloc(1, sizeof(*to));
+    store_so_view v = {0};
     char order_id[37];
     int32_t state = 0;
     bool changed = false;
@@ -450,10 +443,11 @@ void wf_step_tracking(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
     to->env = env;
     to->return_days = -1;
     to->supplier_days = -1;
-    st = wf_step_state(env, t->shop_id, order_id, &state, &err);
+    st = wf_step_view(env, t->shop_id, order_id, &v, &err);
+    state = v.state;
     if (st != DS_OK || (state != S_AWAIT_SHIP && state != S_IN_TRANSIT))
         goto out; /* held, cancelled or finished: polling stops */
-    st = poll_all(to, t->shop_id, order_id, &err);
+    st = poll_all(to, &v, t->shop_id, order_id, &err);
     if (st == DS_OK && to->n_parcels > 0 && delivered_after(to) == to->n_parcels)
         st = snapshot_days(env, t->shop_id, order_id, &to->return_days, &err);
     if (st == DS_OK && to->return_days < 0)
@@ -473,6 +467,7 @@ void wf_step_tracking(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
 out:
     if (st != DS_OK && st != DS_ERR_NOT_FOUND)
         wf_res_set(res, st == DS_ERR_CONFIG ? WF_FAIL : WF_RETRY, "%s", err.message);
+    store_so_view_free(&v);
     for (size_t i = 0; to != NULL && i < to->n_pp; i++)
         free(to->pp[i].cps);
     free(to);
