@@ -39,11 +39,13 @@ static const store_stmt stmt_bindings_sku = {
     "SELECT " BINDING_COLS "AND shop_sku = $2 ORDER BY priority, binding_id LIMIT 20"};
 static const store_stmt stmt_binding_one = {
     "so_binding_one", "SELECT " BINDING_COLS "AND binding_id = $2::uuid"};
+/* The columns supplier_row reads. */
+#define SUPPLIER_COLS                                                                       \
+    "SELECT adapter, COALESCE(adapter_credential, ''), tracking, "                           \
+    "COALESCE(tracking_credential, ''), payment_mode, payment_due_us, return_address, "     \
+    "return_rules"
 static const store_stmt stmt_supplier = {
-    "so_supplier",
-    "SELECT adapter, COALESCE(adapter_credential, ''), tracking, "
-    "COALESCE(tracking_credential, ''), payment_mode, payment_due_us, return_address, "
-    "return_rules FROM suppliers WHERE shop_id = $1 AND supplier_id = $2"};
+    "so_supplier", SUPPLIER_COLS " FROM suppliers WHERE shop_id = $1 AND supplier_id = $2"};
 #define LIST_COLS                                                                          \
     "SELECT s.supplier_id, s.supplier_order_ref, s.state, s.payment_mode, "                  \
     "COALESCE(s.cost_currency, ''), COALESCE(s.cost_units, 0), COALESCE(s.cost_nanos, 0), " \
@@ -70,9 +72,7 @@ static const store_stmt stmt_view = {
 /* stmt_supplier's columns, then the supplier id (column 8). */
 static const store_stmt stmt_view_suppliers = {
     "so_view_suppliers",
-    "SELECT adapter, COALESCE(adapter_credential, ''), tracking, "
-    "COALESCE(tracking_credential, ''), payment_mode, payment_due_us, return_address, "
-    "return_rules, supplier_id FROM suppliers WHERE shop_id = $1 AND supplier_id IN "
+    SUPPLIER_COLS ", supplier_id FROM suppliers WHERE shop_id = $1 AND supplier_id IN "
     "(SELECT supplier_id FROM supplier_orders WHERE shop_id = $1 AND order_id = $2)"};
 static const store_stmt stmt_parcels = {
     "so_parcels",
