@@ -111,8 +111,45 @@ ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, 
  * none of them). Results and errors as store_begin_with. For reads that
  * belong together. */
 ds_status store_exec_batch(store_conn *c, const store_batch_item *items, int n, ds_error *err);
+
+/* Commit. Notifications queued by store_notify go in the same round trip,
+ * after the COMMIT, as a transaction of their own (see store_notify); they
+ * are dropped when the transaction does not commit. DS_ERR_ABORTED when the
+ * transaction had failed and was rolled back. The transaction has ended
+ * whatever this returns (a COMMIT that fails leaves nothing open). */
 ds_status store_commit(store_conn *c, ds_error *err);
+
+/* Roll back the open transaction, if any, and drop queued notifications. */
 void store_rollback(store_conn *c);
+
+enum {
+    STORE_NOTIFY_MAX = 8,          /* distinct notifications queued per transaction */
+    STORE_NOTIFY_CHANNEL_MAX = 63, /* bytes of a channel name (PostgreSQL's NAMEDATALEN - 1) */
+    STORE_NOTIFY_PAYLOAD_MAX = 127 /* bytes of a payload queued for after the commit */
+};
+
+/* NOTIFY channel with payload ("" for none) as a hint to LISTENers.
+ *
+ * Inside a transaction block the notification is queued and sent right
+ * after the COMMIT (store_commit), in the same round trip but as a
+ * transaction of its own, so that the writing transaction's commit does not
+ * take PostgreSQL's notification lock. That lock is database-wide and is
+ * held until the notifying transaction's commit record is flushed to disk,
+ * so transactions that NOTIFY commit one after another, each waiting for
+ * its own WAL flush; a transaction that only notifies writes nothing, so it
+ * commits without waiting for the disk. The price: a process that dies
+ * between the COMMIT and the notification loses the hint, so listeners
+ * must not depend on it alone (they poll as well). A transaction that rolls
+ * back, or whose COMMIT fails, sends none. Identical pending pairs are sent
+ * once. When STORE_NOTIFY_MAX pairs are already queued, or the payload is
+ * longer than STORE_NOTIFY_PAYLOAD_MAX, the notification is sent inside the
+ * transaction instead (PostgreSQL delivers it at commit).
+ *
+ * Threads: as the connection (its owner's thread).
+ *
+ * Outside a transaction block it is sent at once. Errors as store_exec
+ * (DS_ERR_INVALID for a channel name that is empty or too long). */
+ds_status store_notify(store_conn *c, const char *channel, const char *payload, ds_error *err);
 
 /* SQLSTATE ("23505") and constraint name of the last failed statement on
  * this connection, "" if none. Valid until the next call on c. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store_events.h"
 #include "store_row.h"
 
 /* clang-format off */
@@ -107,8 +108,8 @@ static const store_stmt stmt_reship_lines = {
 static const store_stmt stmt_reship_event = {
     "cases_reship_event",
     "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
-    "to_state, details) VALUES ($1, $3, 1, 1, $4, 1, 0, 1, "
-    "jsonb_build_object('reship_of_case', $2::text))"};
+    "to_state, details, txid) VALUES ($1, $3, 1, 1, $4, 1, 0, 1, "
+    "jsonb_build_object('reship_of_case', $2::text), pg_current_xact_id())"};
 static const store_stmt stmt_reship_link = {
     "cases_reship_link",
     "INSERT INTO case_reships (shop_id, case_id, n, reship_order_id) VALUES ($1, $2, $4, $3)"};
@@ -339,6 +340,8 @@ ds_status store_case_reship(store_conn *tx, const char *shop_id, const char *cas
     w[3] = actor_id;
     if (st == DS_OK)
         st = store_exec(tx, &stmt_reship_event, 4, w, NULL, err);
+    if (st == DS_OK)
+        st = store_notify(tx, STORE_EVENTS_CHANNEL, shop_id, err);
     w[3] = n;
     if (st == DS_OK)
         st = store_exec(tx, &stmt_reship_link, 4, w, NULL, err);

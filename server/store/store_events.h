@@ -28,6 +28,10 @@
 #include "dropship/v1/orders.pb-c.h"
 #include "store.h"
 
+/* The NOTIFY channel of the stream; payload: the shop id. Every writer of
+ * order_events sends it with store_notify (after its commit). */
+#define STORE_EVENTS_CHANNEL "dropship_events"
+
 /* A position in a shop's event stream. {0, 0} is before everything. */
 typedef struct store_events_pos {
     uint64_t txid;

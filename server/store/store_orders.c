@@ -95,7 +95,7 @@ static const store_stmt stmt_insert_lines = {
 static const store_stmt stmt_insert_created = {
     "orders_insert_created",
     "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
-    "to_state) VALUES ($1, $2, 1, $3, $4, $5, 0, $6)"};
+    "to_state, txid) VALUES ($1, $2, 1, $3, $4, $5, 0, $6, pg_current_xact_id())"};
 /* A page of one order's history, in the row layout shared by every reader
  * of order_events (store_events.h), then the stream position. */
 static const store_stmt stmt_history = {
@@ -504,6 +504,8 @@ static ds_status insert_children(store_conn *c, const store_order_new *in, const
         st = store_exec(c, &stmt_insert_lines, 8, lv, NULL, err);
     if (st == DS_OK)
         st = store_exec(c, &stmt_insert_created, 6, ev, NULL, err);
+    if (st == DS_OK)
+        st = store_notify(c, STORE_EVENTS_CHANNEL, in->shop_id, err);
     if (st == DS_OK && in->on_created != NULL)
         st = in->on_created(c, in->shop_id, id, err);
     return st;

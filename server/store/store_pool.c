@@ -29,6 +29,11 @@ struct store_conn {
     size_t cap_prepared;
     char sqlstate[6];
     char constraint[64];
+    int n_notify; /* queued by store_notify for after the COMMIT */
+    struct {
+        char channel[STORE_NOTIFY_CHANNEL_MAX + 1];
+        char payload[STORE_NOTIFY_PAYLOAD_MAX + 1];
+    } notify[STORE_NOTIFY_MAX];
 };
 
 struct store_pool {
@@ -346,6 +351,7 @@ void store_release(store_pool *p, store_conn *c)
 {
     if (c == NULL)
         return;
+    c->n_notify = 0;
     if (c->pg != NULL && !c->broken) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
@@ -449,6 +455,7 @@ ds_status store_exec_sql(store_conn *c, const char *sql, ds_error *err)
 
 ds_status store_begin(store_conn *c, ds_error *err)
 {
+    c->n_notify = 0;
     return store_exec_sql(c, "BEGIN", err);
 }
 
@@ -468,15 +475,20 @@ static PGresult *pipeline_result(store_conn *c)
     return res;
 }
 
-/* store_begin_with (begin) or store_exec_batch. */
-static ds_status pipeline(store_conn *c, bool begin, const store_batch_item *items, int n,
-                          ds_error *err)
+/* The n statements in one round trip, after `lead` (BEGIN, COMMIT or NULL
+ * for none): store_begin_with, store_exec_batch and store_commit. On DS_OK
+ * every item's *out is set; on error none is. *lead_res (if lead_res) gets
+ * the lead's result when the lead succeeded, else NULL. */
+static ds_status pipeline(store_conn *c, const char *lead, const store_batch_item *items, int n,
+                          PGresult **lead_res, ds_error *err)
 {
-    const char *what = begin ? "BEGIN" : "batch";
+    const char *what = lead != NULL ? lead : "batch";
     ds_status status = DS_OK;
     bool sent;
     PGresult *res;
 
+    if (lead_res != NULL)
+        *lead_res = NULL;
     for (int i = 0; i < n; i++)
         if (items[i].out != NULL)
             *items[i].out = NULL;
@@ -485,7 +497,7 @@ static ds_status pipeline(store_conn *c, bool begin, const store_batch_item *ite
     if (status != DS_OK)
         return status;
     sent = PQenterPipelineMode(c->pg) == 1 &&
-           (!begin || PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1);
+           (lead == NULL || PQsendQueryParams(c->pg, lead, 0, NULL, NULL, NULL, NULL, 0) == 1);
     for (int i = 0; sent && i < n; i++)
         sent = PQsendQueryPrepared(c->pg, items[i].stmt->name, items[i].nparams, items[i].values,
                                    NULL, NULL, 0) == 1;
@@ -495,9 +507,9 @@ static ds_status pipeline(store_conn *c, bool begin, const store_batch_item *ite
         c->broken = true;
         return conn_fail(c, NULL, what, err);
     }
-    /* BEGIN, the statements, then the sync point: read them all, in order;
-     * after a failure the server skips the rest (PGRES_PIPELINE_ABORTED) */
-    for (int i = begin ? -1 : 0; i < n; i++) {
+    /* the lead, the statements, then the sync point: read them all, in
+     * order; after a failure the server skips the rest (PGRES_PIPELINE_ABORTED) */
+    for (int i = lead != NULL ? -1 : 0; i < n; i++) {
         ExecStatusType rs;
 
         res = pipeline_result(c);
@@ -510,7 +522,9 @@ static ds_status pipeline(store_conn *c, bool begin, const store_batch_item *ite
         }
         if (status == DS_OK && rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
             status = conn_fail(c, res, i < 0 ? what : items[i].stmt->name, err);
-        if (status == DS_OK && i >= 0 && items[i].out != NULL)
+        if (status == DS_OK && i < 0 && lead_res != NULL)
+            *lead_res = res;
+        else if (status == DS_OK && i >= 0 && items[i].out != NULL)
             *items[i].out = res;
         else
             PQclear(res);
@@ -533,27 +547,52 @@ static ds_status pipeline(store_conn *c, bool begin, const store_batch_item *ite
 
 ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, ds_error *err)
 {
-    return pipeline(c, true, items, n, err);
+    c->n_notify = 0;
+    return pipeline(c, "BEGIN", items, n, NULL, err);
 }
 
 ds_status store_exec_batch(store_conn *c, const store_batch_item *items, int n, ds_error *err)
 {
-    return pipeline(c, false, items, n, err);
+    return pipeline(c, NULL, items, n, NULL, err);
 }
+
+static const store_stmt stmt_notify = {"store_notify", "SELECT pg_notify($1, $2)"};
 
 ds_status store_commit(store_conn *c, ds_error *err)
 {
-    PGresult *res;
+    store_batch_item items[STORE_NOTIFY_MAX];
+    const char *values[STORE_NOTIFY_MAX][2];
+    int n = c->n_notify;
+    PGresult *res = NULL;
     ds_status status = DS_OK;
+    ds_error e;
 
+    c->n_notify = 0;
     if (PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
         store_rollback(c);
         return ds_error_set(err, DS_ERR_ABORTED, "transaction was rolled back after an error");
     }
-    res = PQexec(c->pg, "COMMIT");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        status = conn_fail(c, res, "COMMIT", err);
-    else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+    if (n == 0) {
+        res = PQexec(c->pg, "COMMIT");
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            status = conn_fail(c, res, "COMMIT", err);
+    } else {
+        /* COMMIT, then the notifications as one implicit transaction of
+         * their own (the statements up to the sync point); if the COMMIT
+         * fails the server skips them */
+        for (int i = 0; i < n; i++) {
+            values[i][0] = c->notify[i].channel;
+            values[i][1] = c->notify[i].payload;
+            items[i] = (store_batch_item){.stmt = &stmt_notify, .nparams = 2, .values = values[i]};
+        }
+        ds_error_clear(&e);
+        status = pipeline(c, "COMMIT", items, n, &res, &e);
+        if (res != NULL) /* committed; a failed notification is a lost hint, not an error */
+            status = DS_OK;
+        else if (err != NULL)
+            *err = e;
+    }
+    if (status == DS_OK && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
         status = ds_error_set(err, DS_ERR_ABORTED, "transaction was rolled back");
     PQclear(res);
     return status;
@@ -563,12 +602,37 @@ void store_rollback(store_conn *c)
 {
     PGresult *res;
 
-    if (c == NULL || c->pg == NULL || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+    if (c == NULL)
+        return;
+    c->n_notify = 0;
+    if (c->pg == NULL || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
         return;
     res = PQexec(c->pg, "ROLLBACK");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         c->broken = true;
     PQclear(res);
+}
+
+ds_status store_notify(store_conn *c, const char *channel, const char *payload, ds_error *err)
+{
+    const char *v[2] = {channel, payload != NULL ? payload : ""};
+    size_t clen = channel != NULL ? strlen(channel) : 0;
+    int i;
+
+    if (clen == 0 || clen > STORE_NOTIFY_CHANNEL_MAX)
+        return ds_error_set(err, DS_ERR_INVALID, "notification channel must be 1-%d bytes",
+                            STORE_NOTIFY_CHANNEL_MAX);
+    if (PQtransactionStatus(c->pg) != PQTRANS_INTRANS || strlen(v[1]) > STORE_NOTIFY_PAYLOAD_MAX)
+        return store_exec(c, &stmt_notify, 2, v, NULL, err);
+    for (i = 0; i < c->n_notify; i++)
+        if (strcmp(c->notify[i].channel, channel) == 0 && strcmp(c->notify[i].payload, v[1]) == 0)
+            return DS_OK;
+    if (c->n_notify == STORE_NOTIFY_MAX)
+        return store_exec(c, &stmt_notify, 2, v, NULL, err);
+    memcpy(c->notify[i].channel, channel, clen + 1);
+    memcpy(c->notify[i].payload, v[1], strlen(v[1]) + 1);
+    c->n_notify++;
+    return DS_OK;
 }
 
 const char *store_last_sqlstate(const store_conn *c)

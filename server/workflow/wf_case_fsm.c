@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dropship/v1/cases.pb-c.h"
+#include "store_events.h"
 #include "store_row.h"
 
 enum {
@@ -182,7 +183,8 @@ ds_status wf_case_event(store_conn *tx, const char *shop_id, const char *order_i
                           ch->actor_id != NULL ? ch->actor_id : "",
                           store_param_int64(type, ch->event_type), case_id,
                           store_param_int64(f, from), store_param_int64(t, ch->to), ch->details};
-    return store_exec(tx, &stmt_event, 10, ev, NULL, err);
+    st = store_exec(tx, &stmt_event, 10, ev, NULL, err);
+    return st == DS_OK ? store_notify(tx, STORE_EVENTS_CHANNEL, shop_id, err) : st;
 }
 
 /* A case just finished on a DELIVERED order: the order's complete step

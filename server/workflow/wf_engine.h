@@ -182,13 +182,13 @@ typedef struct wf_new_task {
 /* Schedule t inside the caller's open transaction tx (e.g. CreateOrder's).
  * A live task with the same (shop, kind, key) makes this a no-op:
  * *created (may be NULL) tells which. A task due now sends a NOTIFY hint
- * (PostgreSQL folds repeated hints of one transaction into one).
+ * right after tx commits (store_notify; one per transaction).
  * DS_ERR_INVALID for a bad task; database errors as store_exec. */
 ds_status wf_schedule_in(store_conn *tx, const wf_new_task *t, bool *created, ds_error *err);
 
 /* Inside tx: make the live task (shop_id, kind, key) due now ("poll now"):
  * a task waiting for a later run_at (a snooze or a retry backoff) runs at
- * once, woken by a NOTIFY hint at commit; a running or already due one is
+ * once, woken by a NOTIFY hint right after the commit; a running or already due one is
  * left alone. *found tells whether such a live task exists; when it does
  * not, the caller schedules one. The attempt count is kept. */
 ds_status wf_run_now_in(store_conn *tx, const char *shop_id, const char *kind, const char *key,

@@ -27,7 +27,7 @@ enum {
     ARENA_CAP = 8 << 20
 };
 
-#define LISTEN_SQL "LISTEN dropship_events"
+#define LISTEN_SQL "LISTEN " STORE_EVENTS_CHANNEL
 
 typedef struct sub {
     wf_events_filter f;

@@ -5,8 +5,8 @@
  * docs/event-stream.md.
  *
  * How: one hub thread keeps one pooled connection that LISTENs on
- * "dropship_events" (payload: a shop id; migrations/0005_event_stream.sql
- * sends it at the commit of every transaction that adds events). A
+ * STORE_EVENTS_CHANNEL (payload: a shop id; every writer of order_events
+ * sends it with store_notify right after its commit). A
  * notification marks that shop's subscribers due; every WF_EVENTS_POLL_MS
  * all of them are due anyway (a lost notification delays, never loses, an
  * event), and after a reconnect too. A due subscriber is served by reading

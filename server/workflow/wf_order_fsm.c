@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dropship/v1/orders.pb-c.h"
+#include "store_events.h"
 #include "store_row.h"
 #include "wf_order_runtime.h"
 
@@ -63,10 +64,10 @@ static const store_stmt stmt_lock = {
 /* The order row and its history event are written by one statement each
  * time (the UPDATE hands the event its sequence number), so a transition
  * costs one round trip. Both return the event's seq and the new version.
- * They give the event its stream position and send the stream's wake-up
- * themselves, which spares the row the triggers (0010_event_writers.sql):
- * the position is this transaction's id, raised to the previous event's
- * (EVENT_POSITION). The order row is locked by an earlier statement of the
+ * They give the event its stream position themselves, which spares the row
+ * the trigger (0010_event_writers.sql): the position is this transaction's
+ * id, raised to the previous event's (EVENT_POSITION); the stream's wake-up
+ * is queued for after the commit (store_notify, 0011_notify_after_commit.sql). The order row is locked by an earlier statement of the
  * transaction (wf_order_lock), so that previous event is committed or this
  * transaction's own, and visible to this statement.
  *
@@ -77,7 +78,6 @@ static const store_stmt stmt_lock = {
 #define EVENT_POSITION                                                                      \
     "GREATEST(pg_current_xact_id(), (SELECT e.txid FROM order_events e WHERE e.shop_id = $1 " \
     "AND e.order_id = $2 AND e.seq = o.last_event_seq - 1))"
-#define EVENT_NOTIFY "pg_notify('dropship_events', $1::text)"
 static const store_stmt stmt_update = {
     "wf_order_update",
     "WITH o AS (UPDATE orders SET state = $3, hold_reason = $4, "
@@ -92,7 +92,7 @@ static const store_stmt stmt_update = {
     "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
     "to_state, details, txid) SELECT $1, $2, o.last_event_seq, $10, $11, $12, $13, $3, "
     "COALESCE($14::jsonb, '{}'), " EVENT_POSITION " FROM o "
-    "RETURNING seq, (SELECT version FROM o), " EVENT_NOTIFY};
+    "RETURNING seq, (SELECT version FROM o)"};
 /* An event that leaves state and hold as they are. $3 cancel reason (NULL
  * = keep); event: $4 actor kind, $5 actor id, $6 type, $7 state, $8 details. */
 static const store_stmt stmt_touch = {
@@ -103,7 +103,7 @@ static const store_stmt stmt_touch = {
     "INSERT INTO order_events (shop_id, order_id, seq, actor_kind, actor_id, type, from_state, "
     "to_state, details, txid) SELECT $1, $2, o.last_event_seq, $4, $5, $6, $7, $7, "
     "COALESCE($8::jsonb, '{}'), " EVENT_POSITION " FROM o "
-    "RETURNING seq, (SELECT version FROM o), " EVENT_NOTIFY};
+    "RETURNING seq, (SELECT version FROM o)"};
 /* clang-format on */
 
 bool wf_order_can_move(int32_t from, int32_t to)
@@ -254,6 +254,8 @@ read:
     if (st == DS_OK)
         *version = store_row_int64(r, 0, 1, 0);
     PQclear(r);
+    if (st == DS_OK)
+        st = store_notify(tx, STORE_EVENTS_CHANNEL, shop_id, err);
     return st;
 }
 

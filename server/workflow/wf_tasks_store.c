@@ -83,17 +83,15 @@ static const store_stmt stmt_schedule = {
     "WITH ins AS (INSERT INTO tasks (shop_id, kind, key, payload, run_at, max_attempts)"
     " VALUES ($1, $2, $3, $4::bytea, now() + " MS_SQL("$5") ", $6)"
     " ON CONFLICT (shop_id, kind, key) WHERE key IS NOT NULL DO NOTHING"
-    " RETURNING run_at <= now() AS due),"
-    " hint AS (SELECT pg_notify('" WF_CHANNEL "', '') FROM ins WHERE due AND $7::bool)"
-    " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM hint)"};
+    " RETURNING run_at <= now() AS due)"
+    " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM ins WHERE due)"};
 
 static const store_stmt stmt_run_now = {
     "wf_run_now",
     "WITH live AS (SELECT 1 FROM tasks WHERE shop_id = $1 AND kind = $2 AND key = $3),"
     " u AS (UPDATE tasks SET run_at = now() WHERE shop_id = $1 AND kind = $2 AND key = $3"
-    " AND state = 'available' AND run_at > now() RETURNING 1),"
-    " hint AS (SELECT pg_notify('" WF_CHANNEL "', '') FROM u)"
-    " SELECT (SELECT count(*) FROM live), (SELECT count(*) FROM hint)"};
+    " AND state = 'available' AND run_at > now() RETURNING 1)"
+    " SELECT (SELECT count(*) FROM live), (SELECT count(*) FROM u)"};
 
 bool wf_store_kind_ok(const char *s)
 {
@@ -419,15 +417,18 @@ ds_status wf_store_schedule(store_conn *c, const wf_new_task *t, bool notify, bo
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory scheduling a task");
     {
         int ma = t->max_attempts > 0 ? t->max_attempts : WF_DEFAULT_MAX_ATTEMPTS;
-        const char *params[7] = {t->shop_id, t->kind, t->key, hex,
+        const char *params[6] = {t->shop_id, t->kind, t->key, hex,
                                  store_param_int64(delay, t->delay_ms),
-                                 store_param_int64(maxa, ma), notify ? "t" : "f"};
-        st = store_exec(c, &stmt_schedule, 7, params, &res, err);
+                                 store_param_int64(maxa, ma)};
+        st = store_exec(c, &stmt_schedule, 6, params, &res, err);
     }
     if (st == DS_OK && created != NULL)
         *created = store_row_int64(res, 0, 0, 0) > 0;
-    if (st == DS_OK && notified != NULL)
-        *notified = store_row_int64(res, 0, 1, 0) > 0;
+    if (st == DS_OK && notify && store_row_int64(res, 0, 1, 0) > 0) {
+        st = store_notify(c, WF_CHANNEL, "", err);
+        if (st == DS_OK && notified != NULL)
+            *notified = true;
+    }
     PQclear(res);
     free(hex);
     return st;
@@ -446,6 +447,8 @@ ds_status wf_store_run_now(store_conn *c, const char *shop_id, const char *kind,
     st = store_exec(c, &stmt_run_now, 3, params, &res, err);
     if (st == DS_OK)
         *found = store_row_int64(res, 0, 0, 0) > 0;
+    if (st == DS_OK && store_row_int64(res, 0, 1, 0) > 0)
+        st = store_notify(c, WF_CHANNEL, "", err);
     PQclear(res);
     return st;
 }

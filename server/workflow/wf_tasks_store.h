@@ -93,15 +93,16 @@ store_batch_item wf_store_take_item(const char *owner, const wf_ref *ref, wf_tak
 bool wf_store_took(const PGresult *res);
 
 /* Insert t (ON CONFLICT on the dedupe key: nothing). When the new task is
- * due now and `notify` is set, NOTIFY the engine channel in the same
- * statement; *notified says whether that happened (may be NULL).
+ * due now and `notify` is set, NOTIFY the engine channel (store_notify: in
+ * a transaction, right after its commit); *notified says whether that
+ * happened (may be NULL).
  * DS_ERR_INVALID when t is malformed. */
 ds_status wf_store_schedule(store_conn *c, const wf_new_task *t, bool notify, bool *created,
                             bool *notified, ds_error *err);
 
 /* Bring the live task (shop_id, kind, key) forward: an available task
- * waiting for a later run_at becomes due now, with a NOTIFY hint in the
- * same statement; a due or running one is left alone; its attempt count is
+ * waiting for a later run_at becomes due now, with a NOTIFY hint
+ * (store_notify); a due or running one is left alone; its attempt count is
  * kept. *found: a live task with that key exists (any state).
  * DS_ERR_INVALID for a missing shop/key or a bad kind. */
 ds_status wf_store_run_now(store_conn *c, const char *shop_id, const char *kind, const char *key,

@@ -134,6 +134,18 @@ def fresh_database(name, base_url=None):
     return database_url(base, name)
 
 
+def run_check_program(program, db_name, timeout=60):
+    """Run one of the project's C check programs (tests/store/<program>)
+    against a fresh database db_name: it prints a line per check and "ok"
+    last, and exits non-zero at the first check that fails."""
+    db = fresh_database(db_name)
+    r = subprocess.run([os.path.join(BUILD_DIR, "tests", "store", program), db],
+                       capture_output=True, text=True, timeout=timeout)
+    print(r.stdout, end="")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("ok"), r.stdout
+
+
 def reads_during_commits(db_url, body, commits, read):
     """Commit `body` (SQL that may use the loop variable i) `commits` times,
     one transaction each, in a DO loop in the database, and call read()

@@ -9,16 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ds_status.h"
-#include "store.h"
-
-#define CHECK(cond, what)                                                                   \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "FAILED: %s (%s:%d: %s)\n", what, __FILE__, __LINE__, #cond);   \
-            exit(1);                                                                        \
-        }                                                                                   \
-    } while (0)
+#include "store_check.h"
 
 static const store_stmt stmt_one = {"check_one", "SELECT $1::int + 1"};
 static const store_stmt stmt_two = {"check_two", "SELECT $1::text || '!'"};
@@ -45,23 +36,14 @@ static void probe(store_pool *p, char *out, size_t cap)
 
 int main(int argc, char **argv)
 {
-    store_config cfg = {.conninfo = argc > 1 ? argv[1] : NULL, .pool_size = 1};
-    store_pool *p;
     store_conn *c = NULL;
+    store_pool *p =
+        store_check_open(argc, argv, "CREATE TABLE batch_probe (n int PRIMARY KEY)", &c);
     PGresult *r1 = NULL, *r2 = NULL, *r3 = NULL;
     char got[128];
     ds_error err;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: store_batch_check DATABASE_URL\n");
-        return 2;
-    }
     ds_error_clear(&err);
-    p = store_pool_new(&cfg, &err);
-    CHECK(p != NULL, "pool");
-    CHECK(store_acquire(p, INT64_MAX, &c, &err) == DS_OK, "acquire");
-    CHECK(store_exec_sql(c, "CREATE TABLE batch_probe (n int PRIMARY KEY)", &err) == DS_OK,
-          "create batch_probe");
 
     /* 1. results come back in order, one per statement */
     {
