@@ -205,7 +205,18 @@ create_orders() { # create_orders COUNT PREFIX LABEL -> OUT/LABEL.json, OUT/LABE
     $((2 * WORKERS)) MUG "$2" >"$OUT/$3.json" 2>"$OUT/$3.log" ||
     die "order creation failed: $(cat "$OUT/$3.json" "$OUT/$3.log")"
 }
+# PROFILE=1: what the database's busy backends wait for, sampled at every
+# poll of the measured run (SAMPLE_WAITS=1) through the same session: one line per backend, "type:event | statement"
+# ("CPU:-" when not waiting), counted into waits.txt at the end.
+sample_waits() {
+  poll "SELECT coalesce(string_agg(coalesce(wait_event_type, 'CPU') || ':' ||
+        coalesce(wait_event, '-') || ' | ' || left(regexp_replace(query, '\s+', ' ', 'g'), 50),
+        E'\\x1f'), '') FROM pg_stat_activity WHERE state = 'active' AND datname = 'dropship'
+        AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+  [ -z "$POLL_ROW" ] || printf '%s\n' "${POLL_ROW//$'\x1f'/$'\n'}" >>"$OUT/wait-samples.txt"
+}
 polls=0
+SAMPLE_WAITS=0
 wait_completed() { # wait_completed TOTAL: until TOTAL orders are COMPLETED; counts polls
   local done_n held last=-1 last_change
   last_change=$(now_ms)
@@ -216,6 +227,7 @@ wait_completed() { # wait_completed TOTAL: until TOTAL orders are COMPLETED; cou
     done_n=${POLL_ROW%%$'\t'*}
     held=${POLL_ROW#*$'\t'}
     polls=$((polls + 1))
+    [ "$SAMPLE_WAITS" != 1 ] || sample_waits
     [ -z "$held" ] || die "an order went ON_HOLD, the run is void: $held"
     [ "$done_n" -ge "$1" ] && return 0
     if [ "$done_n" != "$last" ]; then
@@ -286,7 +298,9 @@ cpu0_sim=$(proc_ticks "$SIM_PID")
 t0=$(now_ms)
 create_orders "$N" "bench-$t0" create
 create_ms=$(( $(now_ms) - t0 ))
+SAMPLE_WAITS=$PROFILE
 wait_completed $((WARMUP + N))
+SAMPLE_WAITS=0
 total_ms=$(( $(now_ms) - t0 ))
 cpu_busy=$(( $(busy_ticks) - cpu0_busy ))
 cpu_steal=$(( $(steal_ticks) - cpu0_steal ))
@@ -325,6 +339,11 @@ FROM pg_stat_user_functions ORDER BY total_time DESC
 SQL
   } >>"$OUT/statements.txt"
   say "statement profile in ${OUT#"$SRC"/}/statements.txt"
+  {
+    echo "-- samples | wait (CPU:- = running) | statement; $polls polls of the busy backends"
+    if [ -s "$OUT/wait-samples.txt" ]; then sort "$OUT/wait-samples.txt" | uniq -c | sort -rn | sed -n 1,30p; fi
+  } >"$OUT/waits.txt"
+  say "wait events in ${OUT#"$SRC"/}/waits.txt"
 fi
 
 # --- pgbench again, dropshipd stopped ----------------------------------------------
