@@ -145,10 +145,9 @@ enum {
  * longer than STORE_NOTIFY_PAYLOAD_MAX, the notification is sent inside the
  * transaction instead (PostgreSQL delivers it at commit).
  *
- * Threads: as the connection (its owner's thread).
- *
  * Outside a transaction block it is sent at once. Errors as store_exec
- * (DS_ERR_INVALID for a channel name that is empty or too long). */
+ * (DS_ERR_INVALID for a channel name that is empty or too long).
+ * Threads: as the connection (its owner's thread). */
 ds_status store_notify(store_conn *c, const char *channel, const char *payload, ds_error *err);
 
 /* SQLSTATE ("23505") and constraint name of the last failed statement on

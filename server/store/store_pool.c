@@ -591,6 +591,8 @@ ds_status store_commit(store_conn *c, ds_error *err)
             status = DS_OK;
         else if (err != NULL)
             *err = e;
+        if (res == NULL && !c->broken && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+            store_rollback(c); /* failed before the COMMIT was sent */
     }
     if (status == DS_OK && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
         status = ds_error_set(err, DS_ERR_ABORTED, "transaction was rolled back");

@@ -188,8 +188,8 @@ ds_status wf_schedule_in(store_conn *tx, const wf_new_task *t, bool *created, ds
 
 /* Inside tx: make the live task (shop_id, kind, key) due now ("poll now"):
  * a task waiting for a later run_at (a snooze or a retry backoff) runs at
- * once, woken by a NOTIFY hint right after the commit; a running or already due one is
- * left alone. *found tells whether such a live task exists; when it does
+ * once, woken by a NOTIFY hint right after the commit; a running or
+ * already due one is left alone. *found tells whether such a live task exists; when it does
  * not, the caller schedules one. The attempt count is kept. */
 ds_status wf_run_now_in(store_conn *tx, const char *shop_id, const char *kind, const char *key,
                         bool *found, ds_error *err);

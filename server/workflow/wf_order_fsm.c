@@ -67,8 +67,9 @@ static const store_stmt stmt_lock = {
  * They give the event its stream position themselves, which spares the row
  * the trigger (0010_event_writers.sql): the position is this transaction's
  * id, raised to the previous event's (EVENT_POSITION); the stream's wake-up
- * is queued for after the commit (store_notify, 0011_notify_after_commit.sql). The order row is locked by an earlier statement of the
- * transaction (wf_order_lock), so that previous event is committed or this
+ * is queued for after the commit (store_notify, 0011_notify_after_commit.sql).
+ * The order row is locked by an earlier statement of the transaction
+ * (wf_order_lock), so that previous event is committed or this
  * transaction's own, and visible to this statement.
  *
  * $3 state, $4 hold reason (NULL = clear the hold), $5 detail, $6 held

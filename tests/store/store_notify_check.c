@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         CHECK(PQtransactionStatus(store_conn_pg(c)) == PQTRANS_IDLE, "no transaction left open");
         hear(l, 500, got, sizeof(got));
         printf("heard after the commit: %s\n", got);
-        CHECK(strcmp(got, "a b -") == 0, "each distinct notification once, in order, after the commit");
+        CHECK(strcmp(got, "a b -") == 0, "each distinct one once, in order, after the commit");
     }
 
     /* 2. the notifications are a transaction of their own after the COMMIT:
