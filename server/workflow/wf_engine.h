@@ -180,17 +180,23 @@ typedef struct wf_new_task {
 } wf_new_task;
 
 /* Schedule t inside the caller's open transaction tx (e.g. CreateOrder's).
- * A live task with the same (shop, kind, key) makes this a no-op:
- * *created (may be NULL) tells which. A task due now sends a NOTIFY hint
- * right after tx commits (store_notify; one per transaction).
+ * A live task with the same (shop, kind, key) makes this a no-op while it
+ * waits to run: it will run and see what tx wrote. While it runs (it may
+ * have read the state before tx), it is marked to run again once this run
+ * ends, no earlier than t asks, with its own payload and a fresh attempt
+ * count (a retry or snooze of this run comes back no later than that).
+ * *created (may be NULL): a new task was inserted. A task due now sends a
+ * NOTIFY hint right after tx commits (store_notify; one per transaction).
  * DS_ERR_INVALID for a bad task; database errors as store_exec. */
 ds_status wf_schedule_in(store_conn *tx, const wf_new_task *t, bool *created, ds_error *err);
 
 /* Inside tx: make the live task (shop_id, kind, key) due now ("poll now"):
  * a task waiting for a later run_at (a snooze or a retry backoff) runs at
- * once, woken by a NOTIFY hint right after the commit; a running or
- * already due one is left alone. *found tells whether such a live task exists; when it does
- * not, the caller schedules one. The attempt count is kept. */
+ * once, woken by a NOTIFY hint right after the commit; a running one runs
+ * again as soon as this run ends (as wf_schedule_in); an already due one is
+ * left alone. *found tells whether such a live task exists; when it does
+ * not, the caller schedules one. The attempt count is kept (a rerun
+ * starts afresh). */
 ds_status wf_run_now_in(store_conn *tx, const char *shop_id, const char *kind, const char *key,
                         bool *found, ds_error *err);
 

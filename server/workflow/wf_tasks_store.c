@@ -36,13 +36,28 @@ static const store_stmt stmt_claim = {
     " RETURNING t.shop_id, t.task_id, t.attempt, t.max_attempts, t.kind, t.key, t.payload,"
     " t.last_error"};
 
+/* The end of a run deletes the task; a task whose key was scheduled again
+ * while it ran (rerun_at, 0012_task_rerun.sql) comes back as a fresh task
+ * in the same statement. The deleted row is the newest version even when a
+ * schedule set rerun_at while the DELETE waited for its lock, so no rerun
+ * is lost. Every statement ending a run returns (runs ended, reruns). */
+#define GONE_SQL "RETURNING t.shop_id, t.kind, t.key, t.payload, t.max_attempts, t.rerun_at"
+#define RERUN_SQL                                                                                \
+    " again AS (INSERT INTO tasks (shop_id, kind, key, payload, run_at, max_attempts)"          \
+    " SELECT shop_id, kind, key, payload, rerun_at, max_attempts FROM gone"                     \
+    " WHERE rerun_at IS NOT NULL"                                                               \
+    " ON CONFLICT (shop_id, kind, key) WHERE key IS NOT NULL DO NOTHING RETURNING 1)"           \
+    " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM again)"
+
 static const store_stmt stmt_complete = {
-    "wf_complete", "DELETE FROM tasks t USING " REFS_SQL " WHERE " FENCE_SQL " RETURNING t.task_id"};
+    "wf_complete", "WITH gone AS (DELETE FROM tasks t USING " REFS_SQL " WHERE " FENCE_SQL
+                   " " GONE_SQL ")," RERUN_SQL};
 
 static const store_stmt stmt_release = {
     "wf_release",
     "UPDATE tasks t SET state = 'available', attempt = t.attempt - 1, lease_owner = NULL,"
-    " lease_until = NULL FROM " REFS_SQL " WHERE " FENCE_SQL " RETURNING t.task_id"};
+    " lease_until = NULL, rerun_at = NULL FROM " REFS_SQL " WHERE " FENCE_SQL
+    " RETURNING t.task_id"};
 
 static const store_stmt stmt_heartbeat = {
     "wf_heartbeat",
@@ -53,14 +68,15 @@ static const store_stmt stmt_heartbeat = {
 
 static const store_stmt stmt_reschedule = {
     "wf_reschedule",
-    "UPDATE tasks SET state = 'available', run_at = now() + " MS_SQL("$5") ","
+    "UPDATE tasks SET state = 'available', run_at = least(now() + " MS_SQL("$5") ", rerun_at),"
     " last_error = coalesce($6, last_error), attempt = attempt - $7::int4,"
-    " lease_owner = NULL, lease_until = NULL"
+    " lease_owner = NULL, lease_until = NULL, rerun_at = NULL"
     " WHERE shop_id = $1 AND task_id = $2 AND attempt = $3 AND lease_owner = $4"};
 
 static const store_stmt stmt_reclaim = {
     "wf_reclaim",
     "UPDATE tasks t SET state = 'available', lease_owner = NULL, lease_until = NULL,"
+    " rerun_at = NULL,"
     " last_error = 'lease of ' || t.lease_owner || ' lapsed during attempt ' || t.attempt"
     " FROM (SELECT shop_id, task_id FROM tasks WHERE state = 'running' AND lease_until < now()"
     " ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED) s"
@@ -68,30 +84,35 @@ static const store_stmt stmt_reclaim = {
 
 static const store_stmt stmt_exhaust = {
     "wf_exhaust",
-    "WITH gone AS (DELETE FROM tasks WHERE shop_id = $1 AND task_id = $2 AND attempt = $3"
-    " AND lease_owner = $4 RETURNING shop_id, task_id, kind, key,"
-    " created_at)"
-    " INSERT INTO task_history (shop_id, task_id, kind, key, outcome, attempts, last_error,"
-    " created_at) SELECT shop_id, task_id, kind, key, $5, $3, $6, created_at FROM gone"};
+    "WITH gone AS (DELETE FROM tasks t WHERE shop_id = $1 AND task_id = $2 AND attempt = $3"
+    " AND lease_owner = $4 " GONE_SQL ", t.task_id, t.created_at),"
+    " hist AS (INSERT INTO task_history (shop_id, task_id, kind, key, outcome, attempts,"
+    " last_error, created_at) SELECT shop_id, task_id, kind, key, $5, $3, $6, created_at"
+    " FROM gone)," RERUN_SQL};
 
 static const store_stmt stmt_take = {
-    "wf_take", "DELETE FROM tasks WHERE shop_id = $1 AND task_id = $2 AND attempt = $3"
-               " AND lease_owner = $4"};
+    "wf_take", "WITH gone AS (DELETE FROM tasks t WHERE shop_id = $1 AND task_id = $2"
+               " AND attempt = $3 AND lease_owner = $4 " GONE_SQL ")," RERUN_SQL};
 
 static const store_stmt stmt_schedule = {
     "wf_schedule",
     "WITH ins AS (INSERT INTO tasks (shop_id, kind, key, payload, run_at, max_attempts)"
     " VALUES ($1, $2, $3, $4::bytea, now() + " MS_SQL("$5") ", $6)"
-    " ON CONFLICT (shop_id, kind, key) WHERE key IS NOT NULL DO NOTHING"
-    " RETURNING run_at <= now() AS due)"
-    " SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM ins WHERE due)"};
+    " ON CONFLICT (shop_id, kind, key) WHERE key IS NOT NULL"
+    " DO UPDATE SET rerun_at = least(tasks.rerun_at, EXCLUDED.run_at)"
+    " WHERE tasks.state = 'running'"
+    " RETURNING rerun_at IS NULL AS created, run_at <= now() AS due)"
+    " SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE created AND due) FROM ins"};
 
 static const store_stmt stmt_run_now = {
     "wf_run_now",
     "WITH live AS (SELECT 1 FROM tasks WHERE shop_id = $1 AND kind = $2 AND key = $3),"
-    " u AS (UPDATE tasks SET run_at = now() WHERE shop_id = $1 AND kind = $2 AND key = $3"
-    " AND state = 'available' AND run_at > now() RETURNING 1)"
-    " SELECT (SELECT count(*) FROM live), (SELECT count(*) FROM u)"};
+    " u AS (UPDATE tasks SET run_at = CASE state WHEN 'available' THEN now() ELSE run_at END,"
+    " rerun_at = CASE state WHEN 'running' THEN least(rerun_at, now()) END"
+    " WHERE shop_id = $1 AND kind = $2 AND key = $3"
+    " AND ((state = 'available' AND run_at > now()) OR state = 'running')"
+    " RETURNING state = 'available' AS due)"
+    " SELECT (SELECT count(*) FROM live), (SELECT count(*) FROM u WHERE due)"};
 
 bool wf_store_kind_ok(const char *s)
 {
@@ -157,10 +178,22 @@ static ds_status refs_literals(const wf_ref *refs, int n, char *a[3], ds_error *
     return DS_OK;
 }
 
+/* The result of a statement ending runs (GONE_SQL, RERUN_SQL): *ended =
+ * runs ended (may be NULL). A rerun wakes the engines: store_notify,
+ * at once outside a transaction, else right after its commit. */
+static ds_status runs_ended(store_conn *c, const PGresult *res, int *ended, ds_error *err)
+{
+    if (ended != NULL)
+        *ended = (int)store_row_int64(res, 0, 0, 0);
+    return store_row_int64(res, 0, 1, 0) > 0 ? store_notify(c, WF_CHANNEL, "", err) : DS_OK;
+}
+
 /* Run a batched fenced statement: $1..$3 refs, $4 owner, $5 extra (may be
- * NULL). *rows = affected rows. */
+ * NULL). *rows = affected rows, or for a statement ending runs (`ends`)
+ * the runs ended. */
 static ds_status exec_refs(store_conn *c, const store_stmt *st, const char *owner,
-                           const wf_ref *refs, int n, const char *extra, int *rows, ds_error *err)
+                           const wf_ref *refs, int n, const char *extra, bool ends, int *rows,
+                           ds_error *err)
 {
     char *a[3] = {NULL, NULL, NULL};
     PGresult *res = NULL;
@@ -180,7 +213,9 @@ static ds_status exec_refs(store_conn *c, const store_stmt *st, const char *owne
         const char *params[5] = {a[0], a[1], a[2], owner, extra};
         status = store_exec(c, st, extra != NULL ? 5 : 4, params, &res, err);
     }
-    if (status == DS_OK && rows != NULL)
+    if (status == DS_OK && ends)
+        status = runs_ended(c, res, rows, err);
+    else if (status == DS_OK && rows != NULL)
         *rows = (int)strtol(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     for (int k = 0; k < 3; k++)
@@ -191,13 +226,13 @@ static ds_status exec_refs(store_conn *c, const store_stmt *st, const char *owne
 ds_status wf_store_complete(store_conn *c, const char *owner, const wf_ref *refs, int n,
                             int *held, ds_error *err)
 {
-    return exec_refs(c, &stmt_complete, owner, refs, n, NULL, held, err);
+    return exec_refs(c, &stmt_complete, owner, refs, n, NULL, true, held, err);
 }
 
 ds_status wf_store_release(store_conn *c, const char *owner, const wf_ref *refs, int n,
                            int *released, ds_error *err)
 {
-    return exec_refs(c, &stmt_release, owner, refs, n, NULL, released, err);
+    return exec_refs(c, &stmt_release, owner, refs, n, NULL, false, released, err);
 }
 
 ds_status wf_store_heartbeat(store_conn *c, const char *owner, const wf_ref *refs, int n,
@@ -206,7 +241,7 @@ ds_status wf_store_heartbeat(store_conn *c, const char *owner, const wf_ref *ref
     char lease[24];
 
     return exec_refs(c, &stmt_heartbeat, owner, refs, n, store_param_int64(lease, lease_ms),
-                     NULL, err);
+                     false, NULL, err);
 }
 
 /* Copy one claimed row into a single malloc'ed block. */
@@ -334,8 +369,11 @@ ds_status wf_store_exhaust(store_conn *c, const char *owner, const wf_ref *ref,
                              store_param_int64(att, ref->attempt), owner, outcome, error};
     PGresult *res = NULL;
     ds_status st = store_exec(c, &stmt_exhaust, 6, params, &res, err);
+    int ended = 0;
 
-    *held = st == DS_OK && strcmp(PQcmdTuples(res), "1") == 0;
+    if (st == DS_OK)
+        st = runs_ended(c, res, &ended, err);
+    *held = st == DS_OK && ended == 1;
     PQclear(res);
     return st;
 }
@@ -352,9 +390,13 @@ store_batch_item wf_store_take_item(const char *owner, const wf_ref *ref, wf_tak
     return item;
 }
 
-bool wf_store_took(const PGresult *res)
+ds_status wf_store_took(store_conn *c, const PGresult *res, bool *took, ds_error *err)
 {
-    return res != NULL && strcmp(PQcmdTuples((PGresult *)res), "1") == 0;
+    int ended = 0;
+    ds_status st = res != NULL ? runs_ended(c, res, &ended, err) : DS_OK;
+
+    *took = st == DS_OK && ended == 1;
+    return st;
 }
 
 /* Check a task before it reaches the database. */

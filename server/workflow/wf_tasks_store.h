@@ -52,7 +52,13 @@ ds_status wf_store_claim(store_conn *c, const char *owner, const char *kinds, in
 char *wf_store_kinds_literal(const char *const *names, int n);
 
 /* Delete the fenced tasks (plain successes). *held = rows deleted; the
- * rest failed the fence. n <= WF_STORE_BATCH_MAX. */
+ * rest failed the fence. n <= WF_STORE_BATCH_MAX.
+ *
+ * Reruns: this, wf_store_exhaust and the take-over delete a task whose key
+ * was scheduled again while it ran (rerun_at, 0012_task_rerun.sql) and
+ * insert it afresh (attempt 0, same kind, key, payload and max_attempts,
+ * due at rerun_at) in the same statement, with a NOTIFY hint
+ * (store_notify). */
 ds_status wf_store_complete(store_conn *c, const char *owner, const wf_ref *refs, int n,
                             int *held, ds_error *err);
 
@@ -65,14 +71,17 @@ ds_status wf_store_release(store_conn *c, const char *owner, const wf_ref *refs,
 ds_status wf_store_heartbeat(store_conn *c, const char *owner, const wf_ref *refs, int n,
                              int lease_ms, ds_error *err);
 
-/* Back to available at now + delay_ms. error != NULL replaces last_error;
- * give_back returns the attempt (snooze). *held false = fence failed. */
+/* Back to available at now + delay_ms, or at rerun_at when the key was
+ * scheduled again meanwhile and that is sooner. error != NULL replaces
+ * last_error; give_back returns the attempt (snooze). *held false = fence
+ * failed. */
 ds_status wf_store_reschedule(store_conn *c, const char *owner, const wf_ref *ref,
                               int64_t delay_ms, const char *error, bool give_back, bool *held,
                               ds_error *err);
 
 /* Put up to `limit` tasks whose lease lapsed back to available (attempt
- * stays spent). *n = how many. */
+ * stays spent; a rerun asked for is dropped, the task runs again anyway).
+ * *n = how many. */
 ds_status wf_store_reclaim(store_conn *c, int limit, int *n, ds_error *err);
 
 /* In the caller's transaction: delete the fenced task and record it in
@@ -83,16 +92,20 @@ ds_status wf_store_exhaust(store_conn *c, const char *owner, const wf_ref *ref,
 /* The outbox take-over as the first statement of a store_begin_with: the
  * fenced task is deleted in the caller's transaction. args holds the
  * parameters and must outlive the call; *res receives the result, and
- * wf_store_took(*res) says whether the fence held. */
+ * wf_store_took(c, *res, &took) says whether the fence held (and queues the
+ * rerun's hint on c). */
 typedef struct wf_take_args {
     char id[24], attempt[24];
     const char *params[4];
 } wf_take_args;
 store_batch_item wf_store_take_item(const char *owner, const wf_ref *ref, wf_take_args *args,
                                     PGresult **res);
-bool wf_store_took(const PGresult *res);
+ds_status wf_store_took(store_conn *c, const PGresult *res, bool *took, ds_error *err);
 
-/* Insert t (ON CONFLICT on the dedupe key: nothing). When the new task is
+/* Insert t. A live task with the same dedupe key makes it a no-op while
+ * it waits; while it runs, it gets rerun_at = the least of the asked run
+ * times (it runs again after this run, see wf_store_complete). *created:
+ * a new row was inserted. When the new task is
  * due now and `notify` is set, NOTIFY the engine channel (store_notify: in
  * a transaction, right after its commit); *notified says whether that
  * happened (may be NULL).
@@ -102,8 +115,9 @@ ds_status wf_store_schedule(store_conn *c, const wf_new_task *t, bool notify, bo
 
 /* Bring the live task (shop_id, kind, key) forward: an available task
  * waiting for a later run_at becomes due now, with a NOTIFY hint
- * (store_notify); a due or running one is left alone; its attempt count is
- * kept. *found: a live task with that key exists (any state).
+ * (store_notify); a running one runs again after this run (rerun_at =
+ * now); a due one is left alone; its attempt count is kept. *found: a
+ * live task with that key exists (any state).
  * DS_ERR_INVALID for a missing shop/key or a bad kind. */
 ds_status wf_store_run_now(store_conn *c, const char *shop_id, const char *kind, const char *key,
                            bool *found, ds_error *err);

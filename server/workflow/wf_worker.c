@@ -272,6 +272,7 @@ ds_status wf_tx_begin_with(wf_ctx *ctx, const store_batch_item *first, int n, wf
     store_batch_item items[1 + WF_TX_FIRST_MAX];
     wf_take_args take;
     PGresult *taken = NULL;
+    bool took = false;
     wf_tx *tx;
     ds_status st;
 
@@ -293,7 +294,9 @@ ds_status wf_tx_begin_with(wf_ctx *ctx, const store_batch_item *first, int n, wf
     st = store_acquire(e->pool, INT64_MAX, &tx->conn, err);
     if (st == DS_OK)
         st = store_begin_with(tx->conn, items, 1 + n, err);
-    if (st == DS_OK && !wf_store_took(taken))
+    if (st == DS_OK)
+        st = wf_store_took(tx->conn, taken, &took, err);
+    if (st == DS_OK && !took)
         st = ds_error_set(err, DS_ERR_ABORTED, "task %lld lost its lease (attempt %d)",
                           (long long)ctx->task.task_id, ctx->task.attempt);
     PQclear(taken);

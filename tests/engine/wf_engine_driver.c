@@ -7,6 +7,7 @@
  *                    [--max-attempts M] [--delay-ms D] [--no-key]
  *   wf_engine_driver --db URL schedule --kind K [--key KEY] [--arg A] [--delay-ms D]
  *                    [--max-attempts M]
+ *   wf_engine_driver --db URL run-now --kind K --key KEY
  *   wf_engine_driver --db URL run [--seconds T] [--until-empty] [--workers N]
  *                    [--slots S] [--lease-ms L] [--heartbeat-ms H] [--poll-ms P]
  *                    [--reclaim-ms R] [--flush-ms F] [--backoff-base-ms B]
@@ -16,8 +17,10 @@
  * (records the run, done); flaky (records, retries while attempt <= arg);
  * snooze (records, snoozes 50 ms until it has run arg+1 times); slow
  * (records, sleeps arg ms on attempt 1 only); sleep (records, sleeps arg ms);
- * chain (records, then in one transaction completes and schedules the next
- * link until link arg). Runs go to engine_runs, exhaustions to
+ * sleeptx (records, sleeps arg ms, completes in a transaction of its own);
+ * sleepfail (records, sleeps arg ms, fails); chain (records, then in one
+ * transaction completes and schedules the next link until link arg).
+ * Runs go to engine_runs, exhaustions to
  * engine_exhausted. SIGTERM/SIGINT stop `run` gracefully.
  */
 #include <inttypes.h>
@@ -190,6 +193,30 @@ static void h_sleep(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
         nap(ctx, task_arg(t));
 }
 
+static void h_sleeptx(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
+{
+    wf_tx *tx = NULL;
+    ds_error err;
+
+    ds_error_clear(&err);
+    if (!recorded(ctx, t, res, arg))
+        return;
+    nap(ctx, task_arg(t));
+    if (wf_tx_begin(ctx, &tx, &err) == DS_OK && wf_tx_commit_complete(tx, &err) == DS_OK)
+        return;
+    res->action = WF_RETRY;
+    snprintf(res->error, sizeof(res->error), "sleeptx: %s", err.message);
+}
+
+static void h_sleepfail(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
+{
+    if (!recorded(ctx, t, res, arg))
+        return;
+    nap(ctx, task_arg(t));
+    res->action = WF_RETRY;
+    snprintf(res->error, sizeof(res->error), "sleepfail failure %d", t->attempt);
+}
+
 /* chain: link k schedules link k+1 ("<base>/<k+1>") in the transaction
  * that completes it. */
 static void h_chain(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
@@ -332,25 +359,28 @@ static ds_status cmd_enqueue(const opts *o, ds_error *err)
     return st;
 }
 
-/* One task through wf_schedule_in, in a transaction of our own. */
-static ds_status cmd_schedule(const opts *o, ds_error *err)
+/* One task through wf_schedule_in (or, run_now, wf_run_now_in), in a
+ * transaction of our own; prints whether it was created (found). */
+static ds_status cmd_schedule(const opts *o, bool run_now, ds_error *err)
 {
     const char *arg = o->arg ? o->arg : "0";
     wf_new_task t = {.shop_id = SHOP, .kind = o->kind, .key = o->key,
                      .payload = (const uint8_t *)arg, .payload_len = strlen(arg),
                      .delay_ms = o->delay_ms, .max_attempts = (int)o->max_attempts};
     store_conn *c = NULL;
-    bool created = false;
+    bool yes = false;
     ds_status st = store_acquire(g_pool, INT64_MAX, &c, err);
 
     if (st == DS_OK)
         st = store_begin(c, err);
-    if (st == DS_OK)
-        st = wf_schedule_in(c, &t, &created, err);
+    if (st == DS_OK && run_now)
+        st = wf_run_now_in(c, SHOP, o->kind, o->key, &yes, err);
+    else if (st == DS_OK)
+        st = wf_schedule_in(c, &t, &yes, err);
     if (st == DS_OK)
         st = store_commit(c, err);
     if (st == DS_OK)
-        printf("{\"created\": %s}\n", created ? "true" : "false");
+        printf("{\"%s\": %s}\n", run_now ? "found" : "created", yes ? "true" : "false");
     store_release(g_pool, c);
     return st;
 }
@@ -375,7 +405,8 @@ static ds_status register_kinds(wf_engine *e, ds_error *err)
         const char *name;
         wf_handler_fn fn;
     } kinds[] = {{"noop", h_noop},   {"record", h_record}, {"flaky", h_flaky}, {"snooze", h_snooze},
-                 {"slow", h_slow},   {"sleep", h_sleep},   {"chain", h_chain}};
+                 {"slow", h_slow},   {"sleep", h_sleep},   {"sleeptx", h_sleeptx},
+                 {"sleepfail", h_sleepfail}, {"chain", h_chain}};
     ds_status st = DS_OK;
 
     for (size_t i = 0; st == DS_OK && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -458,7 +489,9 @@ int main(int argc, char **argv)
     else if (strcmp(o.cmd, "enqueue") == 0)
         st = cmd_enqueue(&o, &err);
     else if (strcmp(o.cmd, "schedule") == 0)
-        st = cmd_schedule(&o, &err);
+        st = cmd_schedule(&o, false, &err);
+    else if (strcmp(o.cmd, "run-now") == 0)
+        st = cmd_schedule(&o, true, &err);
     else if (strcmp(o.cmd, "run") == 0)
         st = cmd_run(&o, &err);
     else

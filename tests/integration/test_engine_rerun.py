@@ -1,0 +1,88 @@
+"""Task engine: scheduling a keyed task, or running it now, while it runs
+makes it run once more after the run ends, however the run ends (done,
+done in its own transaction, retried, out of attempts). The run may have
+read the state the scheduler changed; a no-op schedule would lose the work.
+While the task waits, scheduling its key again is still a no-op."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "engine"))
+import engine_util as eu  # noqa: E402
+
+NAP_MS = 3000          # each run sleeps this long: the second schedule lands inside it
+BACKOFF_MS = 60000     # a retry without the rerun would wait 30-60 s
+
+
+def runs(url, key):
+    """(attempts, ms between the starts of consecutive runs) of key."""
+    att = eu.q(url, "SELECT string_agg(attempt::text, ',' ORDER BY id) FROM engine_runs"
+                    " WHERE key = '%s'" % key)
+    gaps = eu.q(url, "SELECT string_agg((extract(epoch FROM at - lag) * 1000)::int::text, ','"
+                     " ORDER BY id) FROM (SELECT id, at, lag(at) OVER (ORDER BY id)"
+                     " FROM engine_runs WHERE key = '%s') s WHERE lag IS NOT NULL" % key)
+    return att, [int(g) for g in gaps.split(",")] if gaps else []
+
+
+def wait_running(url, keys, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        n = int(eu.q(url, "SELECT count(DISTINCT key) FROM engine_runs WHERE key IN (%s)"
+                          % ",".join("'%s'" % k for k in keys)))
+        if n == len(keys):
+            return
+        assert time.monotonic() < deadline, "only %d of %d tasks started" % (n, len(keys))
+        time.sleep(0.05)
+
+
+def main():
+    url = eu.engine_database("engine_rerun")
+    cases = {  # key: (kind, max_attempts, how it is asked for again while it runs)
+        "done": ("sleep", 5, "schedule"),
+        "tx": ("sleeptx", 5, "schedule"),
+        "now": ("sleep", 5, "run-now"),
+        "exhausted": ("sleepfail", 1, "schedule"),
+        "retried": ("sleepfail", 2, "schedule"),
+    }
+    for key, (kind, attempts, _) in cases.items():
+        eu.driver(url, "schedule", "--kind", kind, "--key", key, "--arg", NAP_MS,
+                  "--max-attempts", attempts)
+    with eu.Runner(url, until_empty=True, seconds=40, workers=len(cases), poll_ms=100,
+                   backoff_base_ms=BACKOFF_MS, backoff_cap_ms=BACKOFF_MS) as r:
+        wait_running(url, list(cases))
+        assert eu.q(url, "SELECT count(*) FROM tasks WHERE state = 'running'") == "5"
+        for key, (kind, _, how) in cases.items():
+            out = eu.driver(url, how, "--kind", kind, "--key", key, "--arg", 1)
+            assert out == ({"found": True} if how == "run-now" else {"created": False}), (key, out)
+        marked = eu.q(url, "SELECT count(*) FROM tasks WHERE rerun_at IS NOT NULL")
+        print("marked", marked)
+        stats = r.wait()
+    print(stats)
+    assert eu.q(url, "SELECT count(*) FROM tasks") == "0"
+
+    for key in ("done", "tx", "now", "exhausted"):
+        att, gaps = runs(url, key)
+        # a fresh task (attempt 1 again), after the first run, not beside it
+        assert att == "1,1", (key, att)
+        assert gaps[0] >= NAP_MS - 100, (key, gaps)
+    att, gaps = runs(url, "retried")
+    assert att == "1,2", att              # the retry, brought forward to now
+    assert NAP_MS - 100 <= gaps[0] < BACKOFF_MS // 2, gaps
+    hist = eu.q(url, "SELECT string_agg(key || ':' || attempts, ',' ORDER BY key, attempts)"
+                     " FROM task_history WHERE outcome = 'exhausted'")
+    assert hist == "exhausted:1,exhausted:1,retried:2", hist
+    assert stats["exhausted"] == 3 and stats["stale"] == 0, stats
+
+    # a waiting task: a second schedule changes nothing
+    eu.driver(url, "schedule", "--kind", "sleep", "--key", "later", "--delay-ms", 600000)
+    before = eu.q(url, "SELECT task_id, run_at, attempt FROM tasks WHERE key = 'later'")
+    out = eu.driver(url, "schedule", "--kind", "sleep", "--key", "later", "--arg", 5)
+    assert out == {"created": False}, out
+    after = eu.q(url, "SELECT task_id, run_at, attempt FROM tasks WHERE key = 'later'")
+    assert after == before, (before, after)
+    assert eu.q(url, "SELECT count(*) FROM tasks WHERE rerun_at IS NOT NULL") == "0"
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
