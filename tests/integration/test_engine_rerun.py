@@ -55,7 +55,7 @@ def main():
             out = eu.driver(url, how, "--kind", kind, "--key", key, "--arg", 1)
             assert out == ({"found": True} if how == "run-now" else {"created": False}), (key, out)
         marked = eu.q(url, "SELECT count(*) FROM tasks WHERE rerun_at IS NOT NULL")
-        print("marked", marked)
+        assert marked == "5", marked
         stats = r.wait()
     print(stats)
     assert eu.q(url, "SELECT count(*) FROM tasks") == "0"
