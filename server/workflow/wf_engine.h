@@ -89,11 +89,13 @@ void wf_defer_note(int64_t delay_ms);
 typedef void (*wf_handler_fn)(wf_ctx *ctx, const wf_task *task, wf_result *res, void *arg);
 
 /* The task used its last attempt (or its handler returned WF_FAIL). Called
- * inside the engine's transaction `tx` that also deletes the task and
+ * inside the engine's transaction `tx` that then deletes the task and
  * records it in task_history; whatever the callback writes with tx commits
- * atomically with that. Return DS_OK to commit; anything else rolls back
- * and the task is exhausted again later (after its lease lapses). Called
- * once per exhaustion that commits. */
+ * atomically with that, and is rolled back if the task's lease turns out
+ * lost. It runs before the task row is touched, so the row it locks (an
+ * order) is locked before the task row (see wf_tx_begin_with). Return
+ * DS_OK to go on; anything else rolls back and the task is exhausted again
+ * later (after its lease lapses). Commits once per exhaustion. */
 typedef ds_status (*wf_exhausted_fn)(store_conn *tx, const wf_task *task, const char *error,
                                      void *arg);
 
@@ -212,9 +214,13 @@ ds_status wf_tx_begin(wf_ctx *ctx, wf_tx **out, ds_error *err);
 enum { WF_TX_FIRST_MAX = 4 };
 
 /* wf_tx_begin, with up to WF_TX_FIRST_MAX of the handler's first statements
- * sent in the same round trip (store_begin_with), after the take-over: on
+ * sent in the same round trip (store_begin_with), before the take-over: on
  * DS_OK each item's *out holds its result (the caller PQclear()s it); on
- * any error every *out is NULL. */
+ * any error every *out is NULL, and when the fence does not hold whatever
+ * they did is rolled back. Before, because the first statement usually
+ * locks the row the task works on (an order), and a transaction that
+ * locks that row and then schedules the task's key waits for the task
+ * row: taking the task row first would deadlock the two. */
 ds_status wf_tx_begin_with(wf_ctx *ctx, const store_batch_item *first, int n, wf_tx **out,
                            ds_error *err);
 

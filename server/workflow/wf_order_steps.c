@@ -92,7 +92,7 @@ void wf_step_commit(wf_ctx *ctx, const wf_task *t, const char *order_id, wf_step
     ds_status st;
 
     ds_error_clear(&err);
-    /* BEGIN, the task's take-over and the order lock in one round trip */
+    /* BEGIN, the order lock and the task's take-over in one round trip */
     st = wf_tx_begin_with(ctx, &lock, 1, &tx, &err);
     if (st == DS_OK)
         st = wf_order_lock_read(locked, order_id, &cur, &err);

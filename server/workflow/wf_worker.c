@@ -111,7 +111,10 @@ static void reschedule(wf_engine *e, wf_ctx *ctx, const wf_result *res, wf_decis
                  (long long)delay, res->error);
 }
 
-/* Delete the task, record it and call on_exhausted, in one transaction. */
+/* Call on_exhausted, delete the task and record it, in one transaction.
+ * The callback goes first so that it locks its business row (an order)
+ * before the task row, like wf_tx_begin_with; if the fence then fails, the
+ * rollback undoes what it wrote. */
 static void exhaust(wf_engine *e, wf_ctx *ctx, const char *error, bool failed)
 {
     const wf_kind *k = &ctx->kind->def;
@@ -124,12 +127,12 @@ static void exhaust(wf_engine *e, wf_ctx *ctx, const char *error, bool failed)
     st = store_acquire(e->pool, INT64_MAX, &c, &err);
     if (st == DS_OK)
         st = store_begin(c, &err);
+    if (st == DS_OK && k->on_exhausted != NULL)
+        st = k->on_exhausted(c, &ctx->task, error, k->arg);
     if (st == DS_OK)
         st = wf_store_exhaust(c, e->owner, &ctx->row->ref, failed ? "failed" : "exhausted", error,
                               &held, &err);
-    if (st == DS_OK && held && k->on_exhausted != NULL)
-        st = k->on_exhausted(c, &ctx->task, error, k->arg);
-    if (st == DS_OK)
+    if (st == DS_OK && held)
         st = store_commit(c, &err);
     else
         store_rollback(c);
@@ -288,9 +291,11 @@ ds_status wf_tx_begin_with(wf_ctx *ctx, const store_batch_item *first, int n, wf
     if (tx == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory opening a task transaction");
     tx->ctx = ctx;
-    items[0] = wf_store_take_item(e->owner, &ctx->row->ref, &take, &taken);
+    /* The handler's first statements (an order lock) go before the
+     * take-over: see wf_tx_begin_with in wf_engine.h. */
     for (int i = 0; i < n; i++)
-        items[1 + i] = first[i];
+        items[i] = first[i];
+    items[n] = wf_store_take_item(e->owner, &ctx->row->ref, &take, &taken);
     st = store_acquire(e->pool, INT64_MAX, &tx->conn, err);
     if (st == DS_OK)
         st = store_begin_with(tx->conn, items, 1 + n, err);

@@ -8,6 +8,7 @@
  *   wf_engine_driver --db URL schedule --kind K [--key KEY] [--arg A] [--delay-ms D]
  *                    [--max-attempts M]
  *   wf_engine_driver --db URL run-now --kind K --key KEY
+ *   wf_engine_driver --db URL gate-schedule --kind K --key KEY --hold-ms H
  *   wf_engine_driver --db URL run [--seconds T] [--until-empty] [--workers N]
  *                    [--slots S] [--lease-ms L] [--heartbeat-ms H] [--poll-ms P]
  *                    [--reclaim-ms R] [--flush-ms F] [--backoff-base-ms B]
@@ -18,8 +19,15 @@
  * snooze (records, snoozes 50 ms until it has run arg+1 times); slow
  * (records, sleeps arg ms on attempt 1 only); sleep (records, sleeps arg ms);
  * sleeptx (records, sleeps arg ms, completes in a transaction of its own);
- * sleepfail (records, sleeps arg ms, fails); chain (records, then in one
+ * sleepfail (records, sleeps arg ms, fails); gated (records, then
+ * completes in a transaction whose first statement locks the engine_gate
+ * row, as an order step locks its order); gatedfail (records, fails for
+ * good; its on_exhausted locks the gate row first, as the order
+ * workflow's locks the order); chain (records, then in one
  * transaction completes and schedules the next link until link arg).
+ * gate-schedule locks the gate row, waits hold-ms, then schedules the task
+ * in the same transaction (as an API call that locks an order, then
+ * schedules one of its steps).
  * Runs go to engine_runs, exhaustions to
  * engine_exhausted. SIGTERM/SIGINT stop `run` gracefully.
  */
@@ -39,7 +47,7 @@
 
 typedef struct opts {
     const char *db, *cmd, *kind, *arg, *key;
-    long count, start, max_attempts, delay_ms, seconds, grace_ms;
+    long count, start, max_attempts, delay_ms, seconds, grace_ms, hold_ms;
     bool until_empty, no_key;
     wf_engine_config ec;
 } opts;
@@ -54,6 +62,8 @@ static const store_stmt stmt_runs_of = {"drv_runs_of",
 static const store_stmt stmt_exhausted = {
     "drv_exhausted",
     "INSERT INTO engine_exhausted (kind, key, attempt, error) VALUES ($1, $2, $3, $4)"};
+static const store_stmt stmt_gate = {"drv_gate",
+                                     "SELECT 1 FROM engine_gate WHERE id = 1 FOR UPDATE"};
 static const store_stmt stmt_left = {"drv_left", "SELECT count(*) FROM tasks"};
 static const store_stmt stmt_any = {"drv_any",
                                     "SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1) s"};
@@ -70,7 +80,9 @@ static const char setup_sql[] =
     " key text, attempt int NOT NULL, owner text NOT NULL,"
     " at timestamptz NOT NULL DEFAULT clock_timestamp());"
     "CREATE TABLE IF NOT EXISTS engine_exhausted (kind text NOT NULL, key text,"
-    " attempt int NOT NULL, error text, at timestamptz NOT NULL DEFAULT clock_timestamp())";
+    " attempt int NOT NULL, error text, at timestamptz NOT NULL DEFAULT clock_timestamp());"
+    "CREATE TABLE IF NOT EXISTS engine_gate (id int PRIMARY KEY);"
+    "INSERT INTO engine_gate VALUES (1) ON CONFLICT DO NOTHING";
 
 static int64_t mono_ms(void)
 {
@@ -193,19 +205,28 @@ static void h_sleep(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
         nap(ctx, task_arg(t));
 }
 
-static void h_sleeptx(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
+/* Complete the task in a transaction of its own, after the first
+ * statements (wf_tx_begin_with); a failure is retried. */
+static void complete_in_tx(wf_ctx *ctx, const store_batch_item *first, int n, wf_result *res,
+                           const char *what)
 {
     wf_tx *tx = NULL;
     ds_error err;
 
     ds_error_clear(&err);
+    if (wf_tx_begin_with(ctx, first, n, &tx, &err) == DS_OK &&
+        wf_tx_commit_complete(tx, &err) == DS_OK)
+        return;
+    res->action = WF_RETRY;
+    snprintf(res->error, sizeof(res->error), "%s: %s", what, err.message);
+}
+
+static void h_sleeptx(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
+{
     if (!recorded(ctx, t, res, arg))
         return;
     nap(ctx, task_arg(t));
-    if (wf_tx_begin(ctx, &tx, &err) == DS_OK && wf_tx_commit_complete(tx, &err) == DS_OK)
-        return;
-    res->action = WF_RETRY;
-    snprintf(res->error, sizeof(res->error), "sleeptx: %s", err.message);
+    complete_in_tx(ctx, NULL, 0, res, "sleeptx");
 }
 
 static void h_sleepfail(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
@@ -215,6 +236,22 @@ static void h_sleepfail(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg
     nap(ctx, task_arg(t));
     res->action = WF_RETRY;
     snprintf(res->error, sizeof(res->error), "sleepfail failure %d", t->attempt);
+}
+
+static void h_gated(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
+{
+    store_batch_item first = {.stmt = &stmt_gate};
+
+    if (recorded(ctx, t, res, arg))
+        complete_in_tx(ctx, &first, 1, res, "gated");
+}
+
+static void h_gatedfail(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
+{
+    if (!recorded(ctx, t, res, arg))
+        return;
+    res->action = WF_FAIL;
+    snprintf(res->error, sizeof(res->error), "gatedfail");
 }
 
 /* chain: link k schedules link k+1 ("<base>/<k+1>") in the transaction
@@ -253,8 +290,11 @@ static ds_status on_exhausted(store_conn *tx, const wf_task *t, const char *erro
 {
     char att[24];
     const char *params[4] = {t->kind, t->key, store_param_int64(att, t->attempt), error};
+    ds_status st = DS_OK;
 
-    return store_exec(tx, &stmt_exhausted, 4, params, NULL, NULL);
+    if (strcmp(t->kind, "gatedfail") == 0)
+        st = store_exec(tx, &stmt_gate, 0, NULL, NULL, NULL);
+    return st == DS_OK ? store_exec(tx, &stmt_exhausted, 4, params, NULL, NULL) : st;
 }
 
 static long flag_long(int argc, char **argv, int *i)
@@ -286,6 +326,8 @@ static void parse(int argc, char **argv, opts *o)
             o->max_attempts = flag_long(argc, argv, &i);
         else if (strcmp(a, "--delay-ms") == 0)
             o->delay_ms = flag_long(argc, argv, &i);
+        else if (strcmp(a, "--hold-ms") == 0)
+            o->hold_ms = flag_long(argc, argv, &i);
         else if (strcmp(a, "--seconds") == 0)
             o->seconds = flag_long(argc, argv, &i);
         else if (strcmp(a, "--grace-ms") == 0)
@@ -360,8 +402,9 @@ static ds_status cmd_enqueue(const opts *o, ds_error *err)
 }
 
 /* One task through wf_schedule_in (or, run_now, wf_run_now_in), in a
- * transaction of our own; prints whether it was created (found). */
-static ds_status cmd_schedule(const opts *o, bool run_now, ds_error *err)
+ * transaction of our own; prints whether it was created (found). With
+ * gate, the transaction first locks the gate row and holds it hold_ms. */
+static ds_status cmd_schedule(const opts *o, bool run_now, bool gate, ds_error *err)
 {
     const char *arg = o->arg ? o->arg : "0";
     wf_new_task t = {.shop_id = SHOP, .kind = o->kind, .key = o->key,
@@ -373,6 +416,10 @@ static ds_status cmd_schedule(const opts *o, bool run_now, ds_error *err)
 
     if (st == DS_OK)
         st = store_begin(c, err);
+    if (st == DS_OK && gate) {
+        st = store_exec(c, &stmt_gate, 0, NULL, NULL, err);
+        sleep_ms(o->hold_ms);
+    }
     if (st == DS_OK && run_now)
         st = wf_run_now_in(c, SHOP, o->kind, o->key, &yes, err);
     else if (st == DS_OK)
@@ -406,7 +453,8 @@ static ds_status register_kinds(wf_engine *e, ds_error *err)
         wf_handler_fn fn;
     } kinds[] = {{"noop", h_noop},   {"record", h_record}, {"flaky", h_flaky}, {"snooze", h_snooze},
                  {"slow", h_slow},   {"sleep", h_sleep},   {"sleeptx", h_sleeptx},
-                 {"sleepfail", h_sleepfail}, {"chain", h_chain}};
+                 {"sleepfail", h_sleepfail}, {"gated", h_gated},
+                 {"gatedfail", h_gatedfail}, {"chain", h_chain}};
     ds_status st = DS_OK;
 
     for (size_t i = 0; st == DS_OK && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -489,9 +537,11 @@ int main(int argc, char **argv)
     else if (strcmp(o.cmd, "enqueue") == 0)
         st = cmd_enqueue(&o, &err);
     else if (strcmp(o.cmd, "schedule") == 0)
-        st = cmd_schedule(&o, false, &err);
+        st = cmd_schedule(&o, false, false, &err);
     else if (strcmp(o.cmd, "run-now") == 0)
-        st = cmd_schedule(&o, true, &err);
+        st = cmd_schedule(&o, true, false, &err);
+    else if (strcmp(o.cmd, "gate-schedule") == 0)
+        st = cmd_schedule(&o, false, true, &err);
     else if (strcmp(o.cmd, "run") == 0)
         st = cmd_run(&o, &err);
     else

@@ -2,8 +2,11 @@
 makes it run once more after the run ends, however the run ends (done,
 done in its own transaction, retried, out of attempts). The run may have
 read the state the scheduler changed; a no-op schedule would lose the work.
-While the task waits, scheduling its key again is still a no-op."""
+While the task waits, scheduling its key again is still a no-op. A step
+that waits for its order's lock does not hold its task row meanwhile, so a
+transaction holding that lock can schedule the step (no deadlock)."""
 import os
+import subprocess
 import sys
 import time
 
@@ -81,7 +84,41 @@ def main():
     after = eu.q(url, "SELECT task_id, run_at, attempt FROM tasks WHERE key = 'later'")
     assert after == before, (before, after)
     assert eu.q(url, "SELECT count(*) FROM tasks WHERE rerun_at IS NOT NULL") == "0"
+    eu.q(url, "DELETE FROM tasks")
+
+    gated(url, "gated", "g")
+    gated(url, "gatedfail", "gf")
+    hist = eu.q(url, "SELECT count(*) FROM task_history WHERE key = 'gf' AND outcome = 'failed'")
+    assert hist == "2", hist
     print("ok")
+
+
+def gated(url, kind, key):
+    """gate-schedule locks the gate row (an order), holds it while the
+    task's step (gated) or its on_exhausted (gatedfail) waits for it, then
+    schedules the task's key in the same transaction (an offer sync
+    resuming the order). Taking the task row before the gate would make
+    the two wait for each other until PostgreSQL aborts one."""
+    hold_ms = 2000
+    gate = subprocess.Popen([eu.DRIVER, "--db", url, "gate-schedule", "--kind", kind, "--key",
+                             key, "--hold-ms", str(hold_ms)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while eu.q(url, "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+                    " AND query LIKE '%engine_gate%'") != "1":
+        assert time.monotonic() < deadline and gate.poll() is None, "the gate was never locked"
+        time.sleep(0.02)
+    eu.driver(url, "schedule", "--kind", kind, "--key", key)
+    with eu.Runner(url, until_empty=True, seconds=30, workers=2, poll_ms=100) as r:
+        wait_running(url, [key])
+        out, err = gate.communicate(timeout=30)
+        assert gate.returncode == 0, "gate-schedule failed: %s" % err
+        assert out.strip() == '{"created": false}', out
+        stats = r.wait()
+    print(stats)
+    att, _ = runs(url, key)
+    assert att == "1,1", (key, att)    # ran again after the schedule, never retried
+    assert stats["retried"] == 0 and stats["db_errors"] == 0, (key, stats)
 
 
 if __name__ == "__main__":
