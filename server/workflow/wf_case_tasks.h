@@ -36,7 +36,8 @@
 struct wf_order_env;
 
 /* Schedule step `kind` of the case in tx; `sub` (NULL = none) is appended
- * to the key (the refund id). A live task with that key makes it a no-op. */
+ * to the key (the refund id). A waiting task with that key makes it a
+ * no-op, a running one runs once more after (wf_schedule_in). */
 ds_status wf_case_schedule(store_conn *tx, const char *shop_id, const char *case_id,
                            const char *kind, const char *sub, int64_t delay_ms, ds_error *err);
 

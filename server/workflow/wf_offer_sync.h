@@ -50,7 +50,8 @@ ds_status wf_offer_register(wf_engine *e, struct wf_order_env *env, ds_error *er
 void wf_offer_unregister(void);
 
 /* In tx (or autocommit on c): schedule the sync task of supplier_id of
- * shop_id after delay_ms unless one is live. */
+ * shop_id after delay_ms unless one waits (a running one runs once more
+ * after, no sooner than delay_ms: wf_schedule_in). */
 ds_status wf_offer_seed(store_conn *c, const char *shop_id, const char *supplier_id,
                         int64_t delay_ms, ds_error *err);
 

@@ -89,7 +89,8 @@ ds_status wf_order_apply(store_conn *tx, const char *shop_id, const char *order_
                          wf_order_cur *cur, const wf_order_change *ch, ds_error *err);
 
 /* Schedule step `kind` ("order.tracking") of the order in tx, keyed
- * "order:<order_id>:<step>"; a live task with that key makes it a no-op. */
+ * "order:<order_id>:<step>"; a waiting task with that key makes it a
+ * no-op, a running one runs once more after (wf_schedule_in). */
 ds_status wf_order_schedule(store_conn *tx, const char *shop_id, const char *order_id,
                             const char *kind, int64_t delay_ms, ds_error *err);
 
