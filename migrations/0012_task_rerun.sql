@@ -16,6 +16,12 @@
 -- snoozed instead comes back no later than rerun_at. A lease given back or
 -- lapsed clears it: the task runs again anyway. See docs/task-engine.md.
 
-ALTER TABLE tasks
-    ADD COLUMN rerun_at timestamptz,
-    ADD CONSTRAINT tasks_rerun_only_running CHECK (rerun_at IS NULL OR state = 'running');
+--
+-- Only running rows get a rerun_at, and every statement that takes a row
+-- out of 'running' clears or consumes it. No CHECK says so: a dropshipd of
+-- the previous version still running while this migration is applied puts
+-- rows back to 'available' without clearing it, and such a stale rerun_at
+-- costs one more run of that task, where a CHECK would make that replica's
+-- retries and lapsed-lease sweeps fail.
+
+ALTER TABLE tasks ADD COLUMN rerun_at timestamptz;
