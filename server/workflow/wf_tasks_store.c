@@ -40,14 +40,15 @@ static const store_stmt stmt_claim = {
  * while it ran (rerun_at, 0012_task_rerun.sql) comes back as a fresh task
  * in the same statement. The deleted row is the newest version even when a
  * schedule set rerun_at while the DELETE waited for its lock, so no rerun
- * is lost. These statements return (runs ended, reruns). */
+ * is lost. These statements return (runs ended, reruns due now). */
 #define GONE_SQL "RETURNING t.shop_id, t.kind, t.key, t.payload, t.max_attempts, t.rerun_at"
 #define RERUN_SQL                                                                                \
     " again AS (INSERT INTO tasks (shop_id, kind, key, payload, run_at, max_attempts)"          \
     " SELECT shop_id, kind, key, payload, rerun_at, max_attempts FROM gone"                     \
     " WHERE rerun_at IS NOT NULL"                                                               \
-    " ON CONFLICT (shop_id, kind, key) WHERE key IS NOT NULL DO NOTHING RETURNING 1)"           \
-    " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM again)"
+    " ON CONFLICT (shop_id, kind, key) WHERE key IS NOT NULL DO NOTHING"                        \
+    " RETURNING run_at <= now() AS due)"                                                        \
+    " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM again WHERE due)"
 
 /* Batched completion, in two statements so that the common case stays a
  * plain DELETE: the first leaves rows with rerun_at (also one whose
@@ -188,8 +189,9 @@ static ds_status refs_literals(const wf_ref *refs, int n, char *a[3], ds_error *
 }
 
 /* The result of a statement ending runs (GONE_SQL, RERUN_SQL): *ended =
- * runs ended (may be NULL). A rerun wakes the engines: store_notify,
- * at once outside a transaction, else right after its commit. */
+ * runs ended (may be NULL). A rerun due now wakes the engines (none for a
+ * later one, like a schedule): store_notify, at once outside a
+ * transaction, else right after its commit. */
 static ds_status runs_ended(store_conn *c, const PGresult *res, int *ended, ds_error *err)
 {
     if (ended != NULL)

@@ -57,8 +57,8 @@ char *wf_store_kinds_literal(const char *const *names, int n);
  * Reruns: this, wf_store_exhaust and the take-over delete a task whose key
  * was scheduled again while it ran (rerun_at, 0012_task_rerun.sql) and
  * insert it afresh (attempt 0, same kind, key, payload and max_attempts,
- * due at rerun_at) in the same statement, with a NOTIFY hint
- * (store_notify). */
+ * due at rerun_at) in the same statement, with a NOTIFY hint when that is
+ * now (store_notify). */
 ds_status wf_store_complete(store_conn *c, const char *owner, const wf_ref *refs, int n,
                             int *held, ds_error *err);
 

@@ -6,6 +6,7 @@ While the task waits, scheduling its key again is still a no-op. A step
 that waits for its order's lock does not hold its task row meanwhile, so a
 transaction holding that lock can schedule the step (no deadlock)."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -86,11 +87,65 @@ def main():
     assert eu.q(url, "SELECT count(*) FROM tasks WHERE rerun_at IS NOT NULL") == "0"
     eu.q(url, "DELETE FROM tasks")
 
+    future_rerun(url)
     gated(url, "gated", "g")
     gated(url, "gatedfail", "gf")
     hist = eu.q(url, "SELECT count(*) FROM task_history WHERE key = 'gf' AND outcome = 'failed'")
     assert hist == "2", hist
     print("ok")
+
+
+class Listener:
+    """A psql session LISTENing on the engine's channel; probe() returns
+    what it printed since (psql prints a notification after a command)."""
+
+    def __init__(self, url):
+        self.p = subprocess.Popen([eu.harness.PSQL, "-X", "-At", "-d", url],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        self.probe("LISTEN ds_tasks;")
+
+    def probe(self, sql="SELECT 1;"):
+        self.p.stdin.write(sql + "\nSELECT 'probe-done';\n")
+        self.p.stdin.flush()
+        lines = []
+        while True:
+            line = self.p.stdout.readline()
+            assert line, "psql ended: %s" % "".join(lines)
+            if line.strip() == "probe-done":
+                return "".join(lines)
+            lines.append(line)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=10)
+
+
+def future_rerun(url):
+    """A schedule with a delay while the task runs: the rerun comes due
+    later, and no NOTIFY goes out for it (none for future tasks)."""
+    eu.driver(url, "schedule", "--kind", "sleep", "--key", "fut", "--arg", NAP_MS)
+    with eu.Runner(url, seconds=30, workers=1, poll_ms=100) as r:
+        wait_running(url, ["fut"])
+        listener = Listener(url)
+        out = eu.driver(url, "schedule", "--kind", "sleep", "--key", "fut", "--delay-ms", 600000)
+        assert out == {"created": False}, out
+        deadline = time.monotonic() + 20
+        while eu.q(url, "SELECT count(*) FROM tasks WHERE key = 'fut' AND state = 'available'"
+                        " AND run_at > now() + interval '500 s'") != "1":
+            assert time.monotonic() < deadline, "the rerun never came in"
+            time.sleep(0.05)
+        heard = listener.probe()
+        r.signal(signal.SIGTERM)
+        stats = r.wait()
+    assert "ds_tasks" not in heard, heard
+    assert runs(url, "fut")[0] == "1" and stats["done"] == 1, stats
+    # the probe hears a hint when there is one: a task due now sends it
+    eu.driver(url, "schedule", "--kind", "sleep", "--key", "now2")
+    heard = listener.probe()
+    listener.close()
+    assert "ds_tasks" in heard, heard
+    eu.q(url, "DELETE FROM tasks")
 
 
 def gated(url, kind, key):
