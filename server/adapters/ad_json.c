@@ -18,7 +18,9 @@ void ad_jpath_key(ad_jpath *out, const ad_jpath *parent, const char *key)
 {
     const char *ps = parent != NULL ? parent->s : "";
 
-    snprintf(out->s, sizeof out->s, "%s%s%s", ps, ps[0] != '\0' ? "." : "", key);
+    /* a path longer than the buffer is cut: it only names a field in a message */
+    if (snprintf(out->s, sizeof out->s, "%s%s%s", ps, ps[0] != '\0' ? "." : "", key) < 0)
+        out->s[0] = '\0';
 }
 
 void ad_jpath_index(ad_jpath *out, const ad_jpath *parent, size_t i)
