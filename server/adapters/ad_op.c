@@ -31,6 +31,14 @@ ds_status ad_backend_init(ad_backend *b, const ad_backend_config *cfg, ds_error 
         return ds_error_set(err, DS_ERR_CONFIG, "adapter endpoint key empty or too long");
     if (cfg->endpoint != NULL)
         snprintf(b->endpoint, sizeof b->endpoint, "%s", cfg->endpoint);
+    for (int r = 0; r < AD_ROUTES_MAX; r++) {
+        const char *key = cfg->routes[r];
+        if (key == NULL)
+            continue;
+        if (r == 0 || key[0] == '\0' || strlen(key) >= sizeof b->routes[r])
+            return ds_error_set(err, DS_ERR_CONFIG, "adapter route %d: limit key empty, too long or of route 0", r);
+        snprintf(b->routes[r], sizeof b->routes[r], "%s", key);
+    }
     b->connect_timeout_ms = cfg->connect_timeout_ms;
     b->timeout_ms = cfg->timeout_ms;
     b->queue_timeout_ms = cfg->queue_timeout_ms;
@@ -76,18 +84,21 @@ static void op_on_response(const ad_response *resp, void *arg)
     op_finish(op);
 }
 
-ds_status ad_op_start(ad_http *http, const ad_backend *backend, ad_step_fn step, const void *in,
-                      void *out, ad_done_fn done, void *arg, ds_error *err)
+ds_status ad_op_start(ad_http *http, const ad_backend *backend, int route, ad_step_fn step,
+                      const void *in, void *out, ad_done_fn done, void *arg, ds_error *err)
 {
     ad_op *op;
 
     if (http == NULL || step == NULL || done == NULL)
         return ds_error_set(err, DS_ERR_UNIMPLEMENTED, "operation not supported by this adapter");
+    if (route < 0 || route >= AD_ROUTES_MAX)
+        return ds_error_set(err, DS_ERR_INVALID, "adapter route %d out of range", route);
     op = calloc(1, sizeof *op);
     if (op == NULL)
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory for an adapter operation");
     op->http = http;
     op->backend = backend;
+    op->route = route;
     op->step = step;
     op->in = in;
     op->out = out;
@@ -142,7 +153,10 @@ ad_step ad_op_request(ad_op *op, const char *method, const char *path, json_t *b
     }
     op->req.method = method;
     op->req.url = op->url;
-    op->req.endpoint = b->endpoint[0] != '\0' ? b->endpoint : NULL;
+    if (op->route > 0 && b->routes[op->route][0] != '\0')
+        op->req.endpoint = b->routes[op->route];
+    else
+        op->req.endpoint = b->endpoint[0] != '\0' ? b->endpoint : NULL;
     if (token_header != NULL) {
         snprintf(op->header, sizeof op->header, "%s: %s", token_header, b->token);
         op->req.headers[0] = op->header;

@@ -35,7 +35,8 @@
 
 enum {
     AD_URL_MAX = 1024,     /* bytes of a built URL */
-    AD_OP_STASH_MAX = 256  /* bytes a step may keep between requests */
+    AD_OP_STASH_MAX = 256, /* bytes a step may keep between requests */
+    AD_ROUTES_MAX = 8      /* routes of an adapter family (index 0 = none) */
 };
 
 /* Where and how to reach one supplier or courier integration. Strings are
@@ -44,6 +45,11 @@ typedef struct ad_backend_config {
     const char *base_url;       /* "https://api.supplier.example/dropship" (no trailing '/') */
     const char *token;          /* bearer token / access key */
     const char *endpoint;       /* ad_http limit key; NULL = host:port of base_url */
+    /* Limit keys of single routes: the requests of an operation started
+     * on route r (ad_op_start) use routes[r] when it is set (r 1 ..
+     * AD_ROUTES_MAX - 1; what a route is, is the adapter family's choice,
+     * e.g. ad_supplier_route), `endpoint` otherwise. NULL = not set. */
+    const char *routes[AD_ROUTES_MAX];
     int connect_timeout_ms;     /* 0 = ad_http default */
     int timeout_ms;             /* 0 = ad_http default */
     int queue_timeout_ms;       /* 0 = no bound */
@@ -55,6 +61,7 @@ typedef struct ad_backend {
     char base_url[AD_URL_MAX / 2];
     char token[256];
     char endpoint[AD_HTTP_ENDPOINT_MAX];
+    char routes[AD_ROUTES_MAX][AD_HTTP_ENDPOINT_MAX]; /* "" = not set */
     int connect_timeout_ms;
     int timeout_ms;
     int queue_timeout_ms;
@@ -81,6 +88,7 @@ typedef void (*ad_done_fn)(const ad_result *res, void *arg);
 struct ad_op {
     ad_http *http;
     const ad_backend *backend;
+    int route;                     /* see ad_backend_config.routes; 0 = none */
     ad_step_fn step;
     int stage;                     /* free for the step function; starts at 0 */
     const void *in;                /* the caller's input */
@@ -97,9 +105,11 @@ struct ad_op {
     void *done_arg;
 };
 
-/* Run an operation (see the completion contract above). */
-ds_status ad_op_start(ad_http *http, const ad_backend *backend, ad_step_fn step, const void *in,
-                      void *out, ad_done_fn done, void *arg, ds_error *err);
+/* Run an operation (see the completion contract above). Its requests go
+ * under the backend's limit key of `route` (0 = none, or a route without
+ * a key of its own: the backend's endpoint). */
+ds_status ad_op_start(ad_http *http, const ad_backend *backend, int route, ad_step_fn step,
+                      const void *in, void *out, ad_done_fn done, void *arg, ds_error *err);
 
 /* Fill op->req: method, base_url + path (path already escaped), the
  * backend's timeouts, `body` (serialised then released; NULL = none), the

@@ -41,6 +41,22 @@ enum {
     AD_PARCELS_MAX = 100
 };
 
+/* The routes of a supplier API (ad_backend_config.routes): the numbers of
+ * dropship.v1.SupplierEndpoint, so a supplier's endpoint_rate_limits map
+ * onto them one to one. Every request of an operation goes under its
+ * route's limit key, CJ's confirm-then-pay included; disputes and refund
+ * claims have no route of their own (the backend's endpoint). */
+typedef enum ad_supplier_route {
+    AD_SUPPLIER_ROUTE_NONE = 0,
+    AD_SUPPLIER_ROUTE_CREATE_ORDER = 1,
+    AD_SUPPLIER_ROUTE_GET_ORDER = 2,
+    AD_SUPPLIER_ROUTE_CANCEL_ORDER = 3,
+    AD_SUPPLIER_ROUTE_PAY_ORDER = 4,
+    AD_SUPPLIER_ROUTE_LIST_OFFERS = 5,
+    AD_SUPPLIER_ROUTE_GET_RETURN_POLICY = 6,
+    AD_SUPPLIER_ROUTES = 7
+} ad_supplier_route;
+
 typedef struct ad_supplier ad_supplier;
 
 typedef struct ad_address {

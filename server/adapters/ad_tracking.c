@@ -19,7 +19,7 @@ ds_status ad_tracking_get(ad_tracking *t, const ad_get_tracking_in *in, ad_get_t
         strlen(in->tracking_number) >= AD_ID_MAX)
         return ds_error_set(err, DS_ERR_INVALID, "get_tracking needs a carrier (< %d bytes) and a "
                             "tracking number (< %d bytes)", AD_CARRIER_MAX, AD_ID_MAX);
-    return ad_op_start(t->http, &t->backend, t->vt->get_tracking, in, out, done, arg, err);
+    return ad_op_start(t->http, &t->backend, 0, t->vt->get_tracking, in, out, done, arg, err);
 }
 
 void ad_get_tracking_out_cleanup(ad_get_tracking_out *out)

@@ -309,6 +309,13 @@ static void supplier_adapter(store_so_supplier *s, const uint8_t *b, size_t n)
         s->rate_per_s = cfg->default_rate_limit->requests_per_second;
         s->burst = cfg->default_rate_limit->burst;
     }
+    for (size_t i = 0; i < cfg->n_endpoint_rate_limits; i++) {
+        const Dropship__V1__EndpointRateLimit *e = cfg->endpoint_rate_limits[i];
+        if ((int)e->endpoint > 0 && (int)e->endpoint < STORE_SO_ENDPOINTS && e->limit != NULL) {
+            s->endpoint_limit[e->endpoint].rate_per_s = e->limit->requests_per_second;
+            s->endpoint_limit[e->endpoint].burst = e->limit->burst;
+        }
+    }
     dropship__v1__supplier_adapter_config__free_unpacked(cfg, NULL);
 }
 

@@ -29,7 +29,8 @@ enum {
     STORE_SO_SKU = 101,
     STORE_SO_PARCELS_MAX = 100,
     STORE_SO_BINDINGS_MAX = 20,
-    STORE_SO_BYTES_MAX = 8192
+    STORE_SO_BYTES_MAX = 8192,
+    STORE_SO_ENDPOINTS = 7 /* dropship.v1.SupplierEndpoint numbers 0..6 */
 };
 
 typedef struct store_so_money {
@@ -75,6 +76,11 @@ typedef struct store_so_supplier {
     int64_t request_timeout_ms;
     double rate_per_s;     /* adapter.default_rate_limit; 0 = not configured */
     double burst;
+    /* adapter.endpoint_rate_limits by dropship.v1.SupplierEndpoint number
+     * (1..6; index 0 unused); rate 0 = that endpoint has none */
+    struct {
+        double rate_per_s, burst;
+    } endpoint_limit[STORE_SO_ENDPOINTS];
     int32_t tracking_kind; /* TrackingProviderKind, 0 = none */
     double tracking_rate_per_s; /* tracking.rate_limit; 0 = not configured */
     double tracking_burst;

@@ -156,7 +156,9 @@ ds_status wf_view_supplier(const store_so_view *v, const char *supplier_id,
  * "supplier:<id>" / "tracking:<id>": one supplier's rate limit, concurrency
  * or Retry-After pause never holds back another's calls, even when both
  * APIs live on one host. A configured rate applies; otherwise only the
- * concurrency cap. */
+ * concurrency cap. A supplier endpoint with a limit of its own
+ * (adapter.endpoint_rate_limits) is a key of its own too,
+ * "supplier:<id>/<endpoint>" (route_key). */
 static ds_status limit_key(wf_order_env *env, char *key, size_t n, const char *what,
                            const store_so_supplier *s, double rate, double burst,
                            ds_error *err)
@@ -166,6 +168,39 @@ static ds_status limit_key(wf_order_env *env, char *key, size_t n, const char *w
 
     snprintf(key, n, "%s:%s", what, s->supplier_id);
     return ad_http_set_limit(env->http, key, &lim, err);
+}
+
+/* The limit keys of the supplier endpoints that have a limit of their own,
+ * by ad_supplier_route (= dropship.v1.SupplierEndpoint number); the other
+ * routes stay unset and go under the supplier's key. */
+static ds_status route_keys(wf_order_env *env, const store_so_supplier *s,
+                            char keys[AD_SUPPLIER_ROUTES][AD_HTTP_ENDPOINT_MAX],
+                            ad_backend_config *cfg, ds_error *err)
+{
+    static const char *const names[AD_SUPPLIER_ROUTES] = {
+        [AD_SUPPLIER_ROUTE_CREATE_ORDER] = "create_order",
+        [AD_SUPPLIER_ROUTE_GET_ORDER] = "get_order",
+        [AD_SUPPLIER_ROUTE_CANCEL_ORDER] = "cancel_order",
+        [AD_SUPPLIER_ROUTE_PAY_ORDER] = "pay_order",
+        [AD_SUPPLIER_ROUTE_LIST_OFFERS] = "list_offers",
+        [AD_SUPPLIER_ROUTE_GET_RETURN_POLICY] = "get_return_policy"};
+    _Static_assert((int)AD_SUPPLIER_ROUTES == (int)STORE_SO_ENDPOINTS, "one route per SupplierEndpoint");
+
+    for (int r = 1; r < AD_SUPPLIER_ROUTES; r++) {
+        ad_limit_config lim = {.rate_per_s = s->endpoint_limit[r].rate_per_s,
+                               .burst = s->endpoint_limit[r].burst,
+                               .max_concurrency = WF_SUPPLIER_CONCURRENCY};
+        ds_status st;
+
+        if (lim.rate_per_s <= 0)
+            continue;
+        snprintf(keys[r], AD_HTTP_ENDPOINT_MAX, "supplier:%s/%s", s->supplier_id, names[r]);
+        st = ad_http_set_limit(env->http, keys[r], &lim, err);
+        if (st != DS_OK)
+            return st;
+        cfg->routes[r] = keys[r];
+    }
+    return DS_OK;
 }
 
 /* The backend settings of a supplier or courier call. */
@@ -186,6 +221,7 @@ ds_status wf_adapter_supplier(wf_order_env *env, const store_so_supplier *s, ad_
                               ds_error *err)
 {
     char key[AD_HTTP_ENDPOINT_MAX];
+    char routes[AD_SUPPLIER_ROUTES][AD_HTTP_ENDPOINT_MAX];
     ds_status st = DS_OK;
 
     *out = NULL;
@@ -193,6 +229,8 @@ ds_status wf_adapter_supplier(wf_order_env *env, const store_so_supplier *s, ad_
         return DS_OK; /* MANUAL: a person talks to the supplier */
     st = limit_key(env, key, sizeof(key), "supplier", s, s->rate_per_s, s->burst, err);
     ad_backend_config cfg = backend_of(env, s, s->base_url, s->credential, key);
+    if (st == DS_OK)
+        st = route_keys(env, s, routes, &cfg, err);
     if (st == DS_OK && s->adapter_kind == K_CONTRACT)
         st = ad_supplier_contract_new(env->http, &cfg, out, err);
     else if (st == DS_OK)

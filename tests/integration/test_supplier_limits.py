@@ -1,7 +1,9 @@
 """Per-supplier HTTP limits: a supplier paused by its API's 429 Retry-After
 does not hold back another supplier on the same host, nor tie up the
-workflow's worker threads while it is paused, and a supplier's configured
-rate limit bounds the calls made to it."""
+workflow's worker threads while it is paused, a supplier's configured
+rate limit bounds the calls made to it, and an endpoint's own limit
+(endpoint_rate_limits) bounds that endpoint's calls without slowing the
+others."""
 import os
 import sys
 import time
@@ -13,18 +15,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from simclient import Sim  # noqa: E402
 from test_workflow_lifecycle import TOKEN, World  # noqa: E402
 from dropship.v1 import common_pb2, suppliers_pb2  # noqa: E402
+from google.protobuf import field_mask_pb2  # noqa: E402
 
 TIMEOUT = 10
 S = common_pb2
 
 
-def supplier_msg(base, key, rate=None):
+def supplier_msg(base, key, rate=None, endpoints=()):
     adapter = suppliers_pb2.SupplierAdapterConfig(
         kind=suppliers_pb2.SUPPLIER_ADAPTER_KIND_CONTRACT,
         base_url="%s/suppliers/%s" % (base, key), credential=TOKEN)
     if rate is not None:
         adapter.default_rate_limit.requests_per_second = rate[0]
         adapter.default_rate_limit.burst = rate[1]
+    for endpoint, (eps, eburst) in endpoints:
+        e = adapter.endpoint_rate_limits.add(endpoint=endpoint)
+        e.limit.requests_per_second = eps
+        e.limit.burst = eburst
     return suppliers_pb2.Supplier(
         display_name="Sim " + key, default_currency_code="USD",
         payment_mode=common_pb2.PAYMENT_MODE_AUTO, adapter=adapter,
@@ -41,9 +48,9 @@ class SupplierLimitsTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.w.close()
 
-    def create_supplier(self, base, key, rate=None):
+    def create_supplier(self, base, key, rate=None, endpoints=()):
         r = self.w.suppliers.CreateSupplier(
-            suppliers_pb2.CreateSupplierRequest(supplier=supplier_msg(base, key, rate)),
+            suppliers_pb2.CreateSupplierRequest(supplier=supplier_msg(base, key, rate, endpoints)),
             metadata=self.w.md, timeout=TIMEOUT)
         return r.supplier.id
 
@@ -92,6 +99,52 @@ class SupplierLimitsTest(unittest.TestCase):
             self.assertGreaterEqual(calls, 2, "the limit must not stop the calls")
             for o in orders:
                 w.wait_state(o.id, S.ORDER_STATE_COMPLETED, seconds=60)
+
+    def test_endpoint_rate_limit_bounds_that_endpoint_only(self):
+        """GET_ORDER limited on its own, no default limit: the order reads
+        keep to their rate while the six orders are placed and paid at
+        once; with the limit taken off, every order completes."""
+        w = self.w
+        rate, burst, window, n = 2.0, 1, 2.0, 6
+        # nine reads of each order before it ships: 54 reads unlimited
+        with Sim("--ship-polls", "8", token=TOKEN) as sim:
+            sup = self.create_supplier(
+                sim.base, "routed",
+                endpoints=[(suppliers_pb2.SUPPLIER_ENDPOINT_GET_ORDER, (rate, burst))])
+            w.bind("ROUTE-SKU", sup, "RT-1")
+            orders = [w.order("lim-route-%d" % i, [("ROUTE-SKU", 1)]) for i in range(n)]
+
+            def calls(kind):
+                return sim.stats()["requests"].get("supplier." + kind, 0)
+
+            deadline = time.monotonic() + TIMEOUT
+            while calls("get_order") == 0:
+                self.assertLess(time.monotonic(), deadline, "no order read")
+                time.sleep(0.01)
+            t0 = time.monotonic()
+            time.sleep(window)
+            reads = calls("get_order")
+            elapsed = time.monotonic() - t0
+            placed, paid = calls("create_order"), calls("pay_order")
+            # the order reads keep to their own bucket ...
+            self.assertLessEqual(reads, burst + rate * elapsed + 1,
+                                 "%d order reads in %.2f s" % (reads, elapsed))
+            self.assertGreaterEqual(reads, 2, "the limit must not stop the reads")
+            # ... which holds back none of the supplier's other calls: at
+            # 2 a second, placing and paying six orders would take 6 s
+            self.assertEqual((placed, paid), (n, n),
+                             "placed %d, paid %d of %d orders %.2f s into the reads"
+                             % (placed, paid, n, elapsed))
+            # an update that takes the limit off applies to the next calls
+            upd = suppliers_pb2.Supplier(id=sup)
+            upd.adapter.kind = suppliers_pb2.SUPPLIER_ADAPTER_KIND_CONTRACT
+            w.suppliers.UpdateSupplier(
+                suppliers_pb2.UpdateSupplierRequest(
+                    supplier=upd,
+                    update_mask=field_mask_pb2.FieldMask(paths=["adapter.endpoint_rate_limits"])),
+                metadata=w.md, timeout=TIMEOUT)
+            for o in orders:
+                w.wait_state(o.id, S.ORDER_STATE_COMPLETED, seconds=30)
 
 
 class PausedSupplierWorkersTest(unittest.TestCase):
