@@ -480,6 +480,11 @@ static ds_status sync_offers(rpc_ctx *ctx, const ProtobufCMessage *req_, Protobu
     }
     for (size_t i = 0; st == DS_OK && i < n; i++) {
         wf_offer_result r;
+        if (rpc_ctx_expired(ctx)) { /* the caller is gone: leave the rest to the periodic syncs */
+            st = ds_error_set(err, DS_ERR_DEADLINE, "deadline exceeded after %zu of %zu suppliers",
+                              i, n);
+            break;
+        }
         st = wf_offer_sync_now(shop_of(ctx), t[i].supplier_id, &r, err);
         if (st == DS_OK)
             out->results[out->n_results] = sync_result(ctx->arena, t[i].supplier_id, &r);
@@ -497,6 +502,6 @@ static ds_status sync_offers(rpc_ctx *ctx, const ProtobufCMessage *req_, Protobu
 const rpc_method_impl api_catalog_methods[] = {
     {"CreateBinding", create_binding, NULL, 0}, {"GetBinding", get_binding, NULL, 0},
     {"ListBindings", list_bindings, NULL, 0},   {"UpdateBinding", update_binding, NULL, 0},
-    {"DeleteBinding", delete_binding, NULL, 0}, {"SyncOffers", sync_offers, NULL, 0},
+    {"DeleteBinding", delete_binding, NULL, 0}, {"SyncOffers", sync_offers, NULL, RPC_SLOW},
 };
 const size_t api_catalog_n_methods = sizeof(api_catalog_methods) / sizeof(api_catalog_methods[0]);

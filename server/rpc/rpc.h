@@ -66,7 +66,13 @@ typedef ds_status (*rpc_stream_fn)(rpc_ctx *ctx, const ProtobufCMessage *req, rp
 
 enum {
     RPC_NOAUTH = 1 << 0, /* skip the auth hook (health, reflection) */
-    RPC_INLINE = 1 << 1  /* run on the completion-queue thread: must not block */
+    RPC_INLINE = 1 << 1, /* run on the completion-queue thread: must not block */
+    /* Unary, and the handler waits on something slow outside (an HTTP API,
+     * up to its timeouts): at most rpc_config.slow_calls calls of all such
+     * methods run at once; one more is answered RESOURCE_EXHAUSTED at once,
+     * without running its handler, so slow calls never take every handler
+     * thread. */
+    RPC_SLOW = 1 << 2
 };
 
 /* One method of a service. Methods of the descriptor with no entry (or with
@@ -89,6 +95,8 @@ typedef struct rpc_config {
     int cq_threads;              /* completion queues = threads; 0 = cores */
     int handler_threads;         /* handler pool size; 0 = 4 x cores */
     int requests_per_method;     /* calls pre-requested per method per queue; 0 = 64 */
+    int slow_calls;              /* RPC_SLOW calls running at once; 0 = handler_threads / 4,
+                                    at least 1 */
     size_t max_recv_bytes;       /* 0 = 4 MiB */
     int shutdown_grace_ms;       /* in-flight calls get this long on shutdown; 0 = 10000 */
     const uint8_t *descriptor_set; /* serialized FileDescriptorSet, include_imports */

@@ -81,6 +81,7 @@ struct rpc_server {
     char *error_domain;
     int n_cq;
     int handler_threads;
+    int slow_calls;          /* cap of RPC_SLOW calls running at once */
     int requests_per_method;
     size_t max_recv_bytes;
     int shutdown_grace_ms;
@@ -96,6 +97,7 @@ struct rpc_server {
     void *auth_arg;
     rpc_health *health;
     atomic_int live_calls;
+    atomic_int slow_running; /* RPC_SLOW calls admitted and not yet answered */
     atomic_bool stopping;
     bool started;
     bool stopped;

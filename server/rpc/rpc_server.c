@@ -278,6 +278,8 @@ static void run_unary(rpc_call *c)
         st = c->m->unary(&c->ctx, c->req, &resp, &err, c->m->svc_data);
     if (st == DS_OK && resp == NULL)
         st = ds_error_set(&err, DS_ERR_INTERNAL, "%s returned no response", c->m->path);
+    if (c->m->flags & RPC_SLOW)
+        atomic_fetch_sub(&c->srv->slow_running, 1); /* admitted by dispatch */
     reply(c, resp, st, &err);
 }
 
@@ -295,6 +297,20 @@ static void reply_error(rpc_call *c, ds_status st, const char *msg)
     reply(c, NULL, st, &err);
 }
 
+/* Count an RPC_SLOW call under the server's cap; false (nothing counted)
+ * when slow_calls of them already run. Other calls always pass. */
+static bool admit(rpc_call *c)
+{
+    rpc_server *srv = c->srv;
+
+    if (!(c->m->flags & RPC_SLOW))
+        return true;
+    if (atomic_fetch_add(&srv->slow_running, 1) < srv->slow_calls)
+        return true;
+    atomic_fetch_sub(&srv->slow_running, 1);
+    return false;
+}
+
 static void dispatch(rpc_call *c)
 {
     rpc_method *m = c->m;
@@ -307,6 +323,12 @@ static void dispatch(rpc_call *c)
         reply_error(c, DS_ERR_UNIMPLEMENTED, msg);
     } else if (m->server_streaming) {
         rpc_stream_arrive(c);
+    } else if (!admit(c)) {
+        snprintf(msg, sizeof(msg),
+                 "%s: %d calls that wait on outside services already run in this server; "
+                 "retry later",
+                 m->path, c->srv->slow_calls);
+        reply_error(c, DS_ERR_RESOURCE_EXHAUSTED, msg);
     } else if (m->flags & RPC_INLINE) {
         run_unary(c);
     } else {
@@ -563,6 +585,9 @@ static ds_status copy_config(rpc_server *srv, const rpc_config *cfg, ds_error *e
         return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
     srv->n_cq = cfg->cq_threads > 0 ? cfg->cq_threads : n;
     srv->handler_threads = cfg->handler_threads > 0 ? cfg->handler_threads : 4 * n;
+    srv->slow_calls = cfg->slow_calls > 0 ? cfg->slow_calls : srv->handler_threads / 4;
+    if (srv->slow_calls < 1)
+        srv->slow_calls = 1;
     srv->requests_per_method = cfg->requests_per_method > 0 ? cfg->requests_per_method : REQUESTS_DEFAULT;
     srv->max_recv_bytes = cfg->max_recv_bytes > 0 ? cfg->max_recv_bytes : MAX_RECV_DEFAULT;
     if (srv->max_recv_bytes > INT32_MAX)
@@ -596,6 +621,7 @@ rpc_server *rpc_server_new(const rpc_config *cfg, ds_error *err)
     grpc_init();
     pthread_mutex_init(&srv->streams_mu, NULL);
     atomic_init(&srv->live_calls, 0);
+    atomic_init(&srv->slow_running, 0);
     atomic_init(&srv->stopping, false);
     st = copy_config(srv, cfg, err);
     if (st == DS_OK)
