@@ -12,6 +12,9 @@
 #     -W WARMUP   orders completed before the measurement, then ANALYZE
 #                 (default 200; 0 measures a database without statistics)
 #   BUILD=dir reuses another Release build dir (default build-bench-workflow)
+#   SETUP_SQL=file runs that SQL on the workflow's database after the
+#     migrations, for what-if runs (bench/workflow/drop_checks.sql: every
+#     CHECK constraint dropped); the table says which file ran
 #   PROFILE=1 also loads pg_stat_statements (planning tracked) and writes
 #     the run's statements with calls per order to results/statements.txt
 #     (most called first, then most execution time first), then the indexes
@@ -22,6 +25,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$SRC/build-bench-workflow}
 PROFILE=${PROFILE:-0}
+SETUP_SQL=${SETUP_SQL:-}
 N=2000
 CORES=$(nproc)
 WORKERS=$((8 * CORES))
@@ -47,6 +51,7 @@ done
 [[ $N =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -n needs a positive number" >&2; exit 2; }
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -w needs a positive number" >&2; exit 2; }
 [[ $WARMUP =~ ^(0|[1-9][0-9]*)$ ]] || { echo "run.sh: -W needs a number" >&2; exit 2; }
+[ -z "$SETUP_SQL" ] || [ -r "$SETUP_SQL" ] || { echo "run.sh: SETUP_SQL=$SETUP_SQL: cannot read it" >&2; exit 2; }
 
 say() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -103,6 +108,10 @@ URL=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" dropship)
 SCRATCH=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" scratch)
 "$DSD" migrate --database-url "$URL" >"$OUT/migrate.log" 2>&1 || die "migrate failed"
 "$DSD" migrate --database-url "$SCRATCH" >>"$OUT/migrate.log" 2>&1 || die "migrate failed"
+if [ -n "$SETUP_SQL" ]; then
+  say "running $SETUP_SQL on the workflow's database (a what-if run)"
+  sql "$URL" -f "$SETUP_SQL" >"$OUT/setup-sql.log" 2>&1 || die "SETUP_SQL failed, see $OUT/setup-sql.log"
+fi
 sql "$ADMIN" -c "SELECT name, setting FROM pg_settings WHERE name IN
   ('fsync','synchronous_commit','full_page_writes','wal_sync_method','shared_buffers',
    'max_wal_size','commit_delay') ORDER BY name" >"$OUT/pg-settings.txt"
@@ -428,4 +437,8 @@ tps_trans=$(bc -l <<<"$trans / $secs")
   echo
   echo "machine: $CORES cores, $(uname -m); dropshipd Release, $WORKERS workflow workers," \
     "time scale $SCALE; PostgreSQL 15 durable ($(tr '\n' ' ' <"$OUT/pg-settings.txt" | sed 's/|/=/g; s/ $//'))"
+  if [ -n "$SETUP_SQL" ]; then
+    echo
+    echo "**what-if run:** $SETUP_SQL ran on the workflow's database after the migrations"
+  fi
 } | tee "$OUT/results.md"
