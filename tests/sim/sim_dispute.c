@@ -277,7 +277,8 @@ static void advance(dispute *d, sim_order *o)
     if (d->status == D_REFUNDED) {
         long long left = (o->paid ? o->paid_cents : o->total_cents) - refunded_cents(o);
         d->refund_cents = d->claim_cents < left ? d->claim_cents : (left > 0 ? left : 0);
-        snprintf(d->refund_tx, sizeof d->refund_tx, "RF-%s", d->id);
+        if (snprintf(d->refund_tx, sizeof d->refund_tx, "RF-%s", d->id) < 0)
+            d->refund_tx[0] = '\0'; /* "RF-" + an id of < 64 bytes always fits */
         add_refund(o, d->refund_cents);
         sim_stats_count("dispute_refunds");
     }
