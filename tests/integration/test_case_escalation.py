@@ -2,8 +2,9 @@
 themselves, once per parcel, with the tracking history as evidence.
 
 dropship-sim's SKU prefixes give the parcels (docs/simulator.md): STUCK-
-stays INFO_RECEIVED forever, LOST- ends in EXCEPTION, EXPIRE- in EXPIRED,
-RETURN- in RETURNING_TO_SENDER; a plain SKU is delivered. The workflow runs
+stays INFO_RECEIVED forever, LOST- ends in EXCEPTION, DAMAGE- in EXCEPTION
+with a checkpoint that says damaged, EXPIRE- in EXPIRED, RETURN- in
+RETURNING_TO_SENDER; a plain SKU is delivered. The workflow runs
 at time scale 100000 with --case-escalate-after-s 300000, so a parcel with
 no new checkpoint for three real seconds counts as stuck (the other paths
 reach their last stage well before that).
@@ -30,7 +31,7 @@ ADDRESS = common_pb2.Address(recipient_name="Ada Lovelace", phone="+44 20 7946 0
                              country_code="GB", region="London", city="London",
                              street="12 St James's Square", postal_code="SW1Y 4JH")
 SKUS = {"STUCKMUG": "STUCK-MUG", "LOSTMUG": "LOST-MUG", "EXPMUG": "EXPIRE-MUG",
-        "RETMUG": "RETURN-MUG", "EXPCAP": "EXPIRE-CAP", "MUG": "MUG-01"}
+        "RETMUG": "RETURN-MUG", "EXPCAP": "EXPIRE-CAP", "DMGMUG": "DAMAGE-MUG", "MUG": "MUG-01"}
 DATA_PREFIX = "data:text/plain;charset=utf-8;base64,"
 
 
@@ -177,6 +178,12 @@ class CaseEscalationTest(unittest.TestCase):
             with self.subTest(sku=sku):
                 k = self.check_auto_case(sku, C.CASE_TYPE_LOST_IN_TRANSIT, status)
                 self.assertIn("is " + status, k.description)
+
+    def test_an_exception_that_mentions_damage_opens_a_damaged_case(self):
+        k = self.check_auto_case("DMGMUG", C.CASE_TYPE_DAMAGED, "EXCEPTION")
+        self.assertIn("is EXCEPTION", k.description)
+        self.assertEqual(self.parcel("DMGMUG").checkpoints[-1].message,
+                         "Parcel damaged in transit")
 
     def test_an_auto_case_is_handled_like_any_other(self):
         k = self.wait_case("EXPCAP")[0]

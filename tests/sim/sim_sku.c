@@ -18,7 +18,8 @@ static const char *const stage_names[SIM_ST_COUNT_] = {"info_received",  "picked
                                                        "arrived",        "out_for_delivery",
                                                        "failed_attempt", "available_for_pickup",
                                                        "delivered",      "lost",
-                                                       "expired",        "returning"};
+                                                       "expired",        "returning",
+                                                       "damaged"};
 
 typedef struct prefix_path {
     const char *prefix;
@@ -41,6 +42,7 @@ static const prefix_path paths[] = {
      {SIM_ST_INFO_RECEIVED, SIM_ST_PICKED_UP, SIM_ST_OUT_FOR_DELIVERY, SIM_ST_FAILED_ATTEMPT,
       SIM_ST_RETURNING}},
     {"EXPIRE-", 2, {SIM_ST_INFO_RECEIVED, SIM_ST_EXPIRED}},
+    {"DAMAGE-", 3, {SIM_ST_INFO_RECEIVED, SIM_ST_PICKED_UP, SIM_ST_DAMAGED}},
 };
 
 static const sim_stage normal_path[] = {SIM_ST_INFO_RECEIVED, SIM_ST_PICKED_UP, SIM_ST_CUSTOMS,

@@ -13,6 +13,7 @@
  *   PICKUP-   delivered to a pickup point first
  *   RETURN-   failed attempt, then returning to sender
  *   EXPIRE-   INFO_RECEIVED, then EXPIRED
+ *   DAMAGE-   INFO_RECEIVED, IN_TRANSIT, then EXCEPTION "Parcel damaged in transit"
  * Anything else: in stock (10..99), cost 1.00..99.99 USD derived from a hash
  * of the SKU, ship_days 2..7, normal path delivered after --deliver-polls.
  * A scenario file (--scenario) overrides any field per exact SKU:
@@ -50,6 +51,7 @@ typedef enum sim_stage {
     SIM_ST_LOST,              /* exception: lost */
     SIM_ST_EXPIRED,           /* no news; tracking expired */
     SIM_ST_RETURNING,         /* returning to sender */
+    SIM_ST_DAMAGED,           /* exception: damaged in transit */
     SIM_ST_COUNT_
 } sim_stage;
 

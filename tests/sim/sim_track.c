@@ -38,6 +38,8 @@ static const sim_stage_info infos[SIM_ST_COUNT_] = {
     {"EXPIRED", "Expired", "Expired_Other", NULL, "Expired", "", "No tracking updates for 30 days"},
     {"RETURNING_TO_SENDER", "Exception", "Exception_Returning", "Returning", "Returning",
      "Destination depot", "Returning to sender"},
+    {"EXCEPTION", "Exception", "Exception_Damage", NULL, "Exception", "Hong Kong, HK",
+     "Parcel damaged in transit"},
 };
 
 const sim_stage_info *sim_stage_info_get(sim_stage st)
