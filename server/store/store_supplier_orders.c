@@ -23,6 +23,12 @@ static const store_stmt stmt_address = {
     "SELECT ship_recipient_name, ship_phone, ship_country_code, ship_region, ship_city, "
     "ship_district, ship_street, ship_postal_code FROM orders "
     "WHERE shop_id = $1 AND order_id = $2"};
+/* $3, $4: SupplierOrderState CANCELLED, REJECTED (their rules no longer apply) */
+static const store_stmt stmt_return_rules = {
+    "so_return_rules",
+    "SELECT return_rules FROM supplier_orders "
+    "WHERE shop_id = $1 AND order_id = $2 AND state NOT IN ($3::int2, $4::int2) "
+    "AND return_policy_source <> 0 AND return_rules IS NOT NULL"};
 static const store_stmt stmt_address_set = {
     "so_address_set",
     "UPDATE orders SET ship_recipient_name = $3, ship_phone = $4, ship_country_code = $5, "
@@ -238,6 +244,37 @@ ds_status store_so_address_get(store_conn *c, const char *shop_id, const char *o
         cell(a->postal_code, sizeof(a->postal_code), r, 0, 7);
     }
     PQclear(r);
+    return st;
+}
+
+ds_status store_so_return_days(store_conn *c, const char *shop_id, const char *order_id,
+                               int *days, ds_error *err)
+{
+    char cancelled[24], rejected[24];
+    const char *v[4] = {
+        shop_id, order_id,
+        store_param_int64(cancelled,
+                          DROPSHIP__V1__SUPPLIER_ORDER_STATE__SUPPLIER_ORDER_STATE_CANCELLED),
+        store_param_int64(rejected, DROPSHIP__V1__SUPPLIER_ORDER_STATE__SUPPLIER_ORDER_STATE_REJECTED)};
+    PGresult *r = NULL;
+    ds_arena *a = ds_arena_new(0);
+    ds_status st = a != NULL ? query(c, &stmt_return_rules, 4, v, &r, err)
+                             : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+
+    *days = -1;
+    for (int i = 0; st == DS_OK && i < PQntuples(r); i++) {
+        size_t n = 0;
+        uint8_t *b = store_row_bytea(a, r, i, 0, &n);
+        Dropship__V1__ReturnRules *rules =
+            b != NULL ? dropship__v1__return_rules__unpack(NULL, n, b) : NULL;
+
+        if (rules != NULL && rules->no_reason_return_days > *days)
+            *days = rules->no_reason_return_days;
+        if (rules != NULL)
+            dropship__v1__return_rules__free_unpacked(rules, NULL);
+    }
+    PQclear(r);
+    ds_arena_free(a);
     return st;
 }
 

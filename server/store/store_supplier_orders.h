@@ -133,6 +133,12 @@ ds_status store_so_lines(store_conn *c, const char *shop_id, const char *order_i
                          store_so_line *out, size_t *n, ds_error *err);
 ds_status store_so_address_get(store_conn *c, const char *shop_id, const char *order_id,
                                store_so_address *out, ds_error *err);
+/* The longest no_reason_return_days of the return rules snapshotted onto
+ * the order's supplier orders (the return_address step), leaving out
+ * CANCELLED and REJECTED ones; -1 when none is bound. One statement;
+ * rules that do not unpack count as none. */
+ds_status store_so_return_days(store_conn *c, const char *shop_id, const char *order_id,
+                               int *days, ds_error *err);
 /* Bindings of shop_sku, lowest priority first (binding_id NULL), or the one
  * binding binding_id (sku ignored). Offers younger than max_age_ms count as
  * fresh. */

@@ -242,26 +242,13 @@ static int rules_days(const store_so_supplier *s)
 static ds_status snapshot_days(wf_order_env *env, const char *shop_id, const char *order_id,
                                int *days, ds_error *err)
 {
-    ds_arena *a = ds_arena_new(1 << 20);
-    Dropship__V1__Order o = DROPSHIP__V1__ORDER__INIT;
     store_conn *c = NULL;
-    ds_status st = a != NULL ? pool_do(env, &c, err)
-                             : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    ds_status st = pool_do(env, &c, err);
 
     *days = -1;
-    o.id = (char *)order_id;
     if (st == DS_OK)
-        st = store_wf_fill_order(c, shop_id, a, &o, err);
+        st = store_so_return_days(c, shop_id, order_id, days, err);
     store_release(env->pool, c);
-    for (size_t i = 0; st == DS_OK && i < o.n_supplier_orders; i++) {
-        const Dropship__V1__SupplierOrder *so = o.supplier_orders[i];
-        if ((int32_t)so->state == SO_CANCELLED || (int32_t)so->state == SO_REJECTED ||
-            so->return_rules == NULL || so->return_policy_source == 0)
-            continue;
-        if (so->return_rules->no_reason_return_days > *days)
-            *days = so->return_rules->no_reason_return_days;
-    }
-    ds_arena_free(a);
     return st;
 }
 

@@ -15,6 +15,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
 
 import grpc  # noqa: E402
+from google.protobuf import field_mask_pb2  # noqa: E402
 
 import harness  # noqa: E402
 from simclient import Sim  # noqa: E402
@@ -143,6 +144,31 @@ class LifecycleTest(unittest.TestCase):
                                   common_pb2.ORDER_STATE_COMPLETED])
         seqs = [e.sequence for e in w.history(o.id)]
         self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
+
+    def test_completion_waits_for_the_snapshotted_return_window(self):
+        """The supplier record promises 365 no-reason days (31.5 s here), the
+        supplier's API 7 or 14 (under 1.3 s): the window bound to the supplier
+        order when it was bought decides when the order completes."""
+        w = self.w
+        sup = w.supplier("windowed")
+        rec = suppliers_pb2.Supplier(
+            id=sup, return_address=ADDRESS,
+            return_rules=common_pb2.ReturnRules(no_reason_return_days=365))
+        w.suppliers.UpdateSupplier(suppliers_pb2.UpdateSupplierRequest(
+            supplier=rec, update_mask=field_mask_pb2.FieldMask(
+                paths=["return_address", "return_rules"])), metadata=w.md, timeout=TIMEOUT)
+        w.bind("WMUG", sup, "WMUG-01")
+        o = w.order("life-window", [("WMUG", 1)])
+        done = w.wait_state(o.id, common_pb2.ORDER_STATE_COMPLETED, seconds=20)
+        so = done.supplier_orders[0]
+        self.assertEqual(so.return_policy_source, common_pb2.RETURN_POLICY_SOURCE_ADAPTER)
+        days = so.return_rules.no_reason_return_days
+        self.assertIn(days, (7, 14))
+        at = {e.to_state: e.event_time.ToNanoseconds() / 1e9 for e in w.history(o.id)
+              if e.type == orders_pb2.ORDER_EVENT_TYPE_STATE_CHANGED}
+        waited = at[common_pb2.ORDER_STATE_COMPLETED] - at[common_pb2.ORDER_STATE_DELIVERED]
+        self.assertGreaterEqual(waited, days * 86400 / SCALE - 0.01)
+        self.assertLess(waited, 10.0, "completed %.2f s after delivery" % waited)
 
     def test_get_order_reads_one_snapshot(self):
         # A step writes the order row and its supplier orders in one
