@@ -527,7 +527,7 @@ static const char *nonempty(const char *s)
     return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-/* Read list row i plus its parts. */
+/* Read list row i plus its parts and its supplier dispute, as GetCase. */
 static ds_status list_row(store_conn *c, const char *shop_id, const PGresult *r, int i,
                           ds_arena *a, store_case_row *out, ds_error *err)
 {
@@ -535,6 +535,8 @@ static ds_status list_row(store_conn *c, const char *shop_id, const PGresult *r,
 
     if (st == DS_OK)
         st = read_parts(c, shop_id, out->msg, a, err);
+    if (st == DS_OK)
+        st = store_cd_fill(c, shop_id, out->msg, a, err);
     return st;
 }
 

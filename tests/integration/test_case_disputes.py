@@ -164,6 +164,10 @@ class DisputesTest(unittest.TestCase):
         self.assertEqual((r.amount.units, r.amount.nanos),
                          (sd.refund_amount.units, sd.refund_amount.nanos))
         self.assertEqual(r.recorded_by.kind, ADAPTER)
+        # ListCases shows the same case, supplier side included
+        listed = [c for c in self.call("ListCases", C.ListCasesRequest(order_id=o.id)).cases
+                  if c.id == k.id]
+        self.assertEqual(listed, [k])
         # every status the supplier reported is in the history, by the adapter
         seen = [e.details["supplier_dispute_status"] for e in self.history(k.id)
                 if "supplier_dispute_status" in e.details]
