@@ -158,7 +158,7 @@ ds_status wf_view_supplier(const store_so_view *v, const char *supplier_id,
  * APIs live on one host. A configured rate applies; otherwise only the
  * concurrency cap. A supplier endpoint with a limit of its own
  * (adapter.endpoint_rate_limits) is a key of its own too,
- * "supplier:<id>/<endpoint>" (route_key). */
+ * "supplier:<id>/<endpoint>" (route_keys). */
 static ds_status limit_key(wf_order_env *env, char *key, size_t n, const char *what,
                            const store_so_supplier *s, double rate, double burst,
                            ds_error *err)
