@@ -22,6 +22,7 @@ enum {
     C_RECEIVED = DROPSHIP__V1__CASE_STATE__CASE_STATE_RETURN_RECEIVED,
     TS_DELIVERED = DROPSHIP__V1__TRACKING_STATUS__TRACKING_STATUS_DELIVERED,
     EV_CHANGED = DROPSHIP__V1__ORDER_EVENT_TYPE__ORDER_EVENT_TYPE_CASE_STATE_CHANGED,
+    EV_UPDATED = DROPSHIP__V1__ORDER_EVENT_TYPE__ORDER_EVENT_TYPE_CASE_UPDATED,
     A_ADAPTER = DROPSHIP__V1__ACTOR_KIND__ACTOR_KIND_ADAPTER,
     A_SYSTEM = DROPSHIP__V1__ACTOR_KIND__ACTOR_KIND_SYSTEM
 };
@@ -249,7 +250,7 @@ ds_status wf_case_task_exhausted(store_conn *tx, const wf_task *t, const char *e
     snprintf(attempts, sizeof(attempts), "%d", t->attempt);
     char *d = wf_details("step", step != NULL ? step + 1 : t->kind, "gave_up", "true",
                          "attempts", attempts, "error", error != NULL ? error : "", NULL);
-    wf_case_change ch = {.to = cur.state, .event_type = EV_CHANGED, .actor_kind = A_SYSTEM,
+    wf_case_change ch = {.to = cur.state, .event_type = EV_UPDATED, .actor_kind = A_SYSTEM,
                          .actor_id = "workflow", .details = d};
     if (st == DS_OK)
         st = d != NULL ? wf_case_apply(tx, t->shop_id, &cur, &ch, &err)

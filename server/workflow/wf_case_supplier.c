@@ -16,7 +16,7 @@ enum {
     T_DISPUTE = DROPSHIP__V1__CASE_TYPE__CASE_TYPE_DISPUTE,
     C_REFUNDED = DROPSHIP__V1__CASE_STATE__CASE_STATE_REFUNDED,
     C_RESHIPPED = DROPSHIP__V1__CASE_STATE__CASE_STATE_RESHIPPED,
-    EV_CHANGED = DROPSHIP__V1__ORDER_EVENT_TYPE__ORDER_EVENT_TYPE_CASE_STATE_CHANGED,
+    EV_UPDATED = DROPSHIP__V1__ORDER_EVENT_TYPE__ORDER_EVENT_TYPE_CASE_UPDATED,
     EV_REFUND = DROPSHIP__V1__ORDER_EVENT_TYPE__ORDER_EVENT_TYPE_CASE_REFUND_RECORDED,
     A_ADAPTER = DROPSHIP__V1__ACTOR_KIND__ACTOR_KIND_ADAPTER,
     P_SUPPLIER = DROPSHIP__V1__REFUND_PAYER__REFUND_PAYER_SUPPLIER
@@ -195,7 +195,7 @@ static ds_status not_recorded(store_conn *tx, const char *shop_id, wf_case_cur *
 {
     char *d = wf_details("supplier_refund_id", an->d.refund_id, "refund_recorded", "false",
                          "reason", why, NULL);
-    wf_case_change ch = {.to = cur->state, .event_type = EV_CHANGED, .actor_kind = A_ADAPTER,
+    wf_case_change ch = {.to = cur->state, .event_type = EV_UPDATED, .actor_kind = A_ADAPTER,
                          .actor_id = actor, .details = d};
     ds_status st = wf_case_apply(tx, shop_id, cur, &ch, err);
 
@@ -271,7 +271,7 @@ static ds_status dispute_write(store_conn *tx, const char *shop_id, const char *
     st = store_cd_dispute_put(tx, shop_id, case_id, &u, err);
     char *d = wf_details("supplier_dispute_id", id, "supplier_dispute_status", an->status,
                          "message", an->message, NULL);
-    wf_case_change ch = {.to = cur.state, .event_type = EV_CHANGED, .actor_kind = A_ADAPTER,
+    wf_case_change ch = {.to = cur.state, .event_type = EV_UPDATED, .actor_kind = A_ADAPTER,
                          .actor_id = actor, .details = d};
     if (st == DS_OK)
         st = wf_case_apply(tx, shop_id, &cur, &ch, err);
@@ -393,7 +393,7 @@ static ds_status refund_write(store_conn *tx, const char *shop_id, const char *c
     snprintf(actor, sizeof(actor), "supplier:%s", f->supplier_id);
     char *d = wf_details("refund_id", refund_id, "supplier_refund_id", an->r.transaction_id,
                          "supplier_refund_status", an->status, "message", an->message, NULL);
-    wf_case_change ch = {.to = cur.state, .event_type = EV_CHANGED, .actor_kind = A_ADAPTER,
+    wf_case_change ch = {.to = cur.state, .event_type = EV_UPDATED, .actor_kind = A_ADAPTER,
                          .actor_id = actor, .details = d};
     if (st == DS_OK)
         st = wf_case_apply(tx, shop_id, &cur, &ch, err);

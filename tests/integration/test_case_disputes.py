@@ -128,7 +128,16 @@ class DisputesTest(unittest.TestCase):
                                                             return_requirement=required)).case
 
     def history(self, cid):
-        return list(self.call("GetCaseHistory", C.GetCaseHistoryRequest(case_id=cid)).events)
+        evs = list(self.call("GetCaseHistory", C.GetCaseHistoryRequest(case_id=cid)).events)
+        for e in evs:  # the supplier side leaves the state: CASE_UPDATED, never CHANGED
+            moved = e.case_from_state != e.case_to_state
+            if e.type == orders_pb2.ORDER_EVENT_TYPE_CASE_STATE_CHANGED:
+                self.assertTrue(moved, e)
+            if {"supplier_dispute_status", "supplier_refund_status", "gave_up",
+                    "refund_recorded"} & set(e.details):
+                self.assertEqual(e.type, orders_pb2.ORDER_EVENT_TYPE_CASE_UPDATED, e)
+                self.assertFalse(moved, e)
+        return evs
 
     def dstats(self):
         status, body, _ = self.sim.get("/_sim/disputes")
