@@ -2,9 +2,10 @@
 # bench/workflow/run.sh - the order workflow end to end against the commit
 # ceiling of the same PostgreSQL: N orders created over gRPC and driven to
 # COMPLETED by dropshipd (workflow on, dropship-sim as supplier and courier),
-# then pgbench -N on the same private cluster, then the claim statement's cost
-# with 10k vs 1M not-due rows. Prints one Markdown table; raw output goes to
-# bench/workflow/results/.
+# then pgbench -N on the same private cluster, then the floor (a transition's
+# bookkeeping alone, as pgbench scripts: floor_*.sql), then the claim
+# statement's cost with 10k vs 1M not-due rows. Prints one Markdown table;
+# raw output goes to bench/workflow/results/.
 #
 #   bench/workflow/run.sh [-n ORDERS] [-w WORKERS] [-W WARMUP] [-h]
 #     -n ORDERS   orders to create and complete (default 2000)
@@ -103,11 +104,15 @@ fi
 bash "$SRC/scripts/pgcluster" start "$PG_DIR"
 ADMIN=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" postgres)
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-for db in dropship pgb scratch; do sql "$ADMIN" -c "CREATE DATABASE $db"; done
+for db in dropship pgb scratch floor floorbare; do sql "$ADMIN" -c "CREATE DATABASE $db"; done
 URL=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" dropship)
 SCRATCH=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" scratch)
 "$DSD" migrate --database-url "$URL" >"$OUT/migrate.log" 2>&1 || die "migrate failed"
 "$DSD" migrate --database-url "$SCRATCH" >>"$OUT/migrate.log" 2>&1 || die "migrate failed"
+for db in floor floorbare; do
+  "$DSD" migrate --database-url "$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" $db)" \
+    >>"$OUT/migrate.log" 2>&1 || die "migrate failed"
+done
 if [ -n "$SETUP_SQL" ]; then
   say "running $SETUP_SQL on the workflow's database (a what-if run)"
   sql "$URL" -f "$SETUP_SQL" >"$OUT/setup-sql.log" 2>&1 || die "SETUP_SQL failed, see $OUT/setup-sql.log"
@@ -361,6 +366,58 @@ sql "$ADMIN" -c "CHECKPOINT"
 TPS2=$(pgbench_tps after)
 TPS=$(bc -l <<<"($TPS1 + $TPS2) / 2")
 
+# --- the floor: a transition's bookkeeping alone, as pgbench scripts ----------------
+# Each run: FLOOR_ORDERS orders with one due task each, then pgbench with the
+# peer's clients and length; a script transaction does one transition (order
+# state + history event + next task, the task taken), or up to `batch` of
+# them; transitions are counted from order_events. See floor_step.sql and
+# floor_claim_step.sql.
+FLOOR_ORDERS=1000
+floor_run() { # floor_run LABEL DB SCRIPT [pgbench args] -> transitions/s
+  local label=$1 db=$2 script=$3 url events processed tps
+  shift 3
+  url=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" "$db")
+  sql "$ADMIN" -c "CHECKPOINT"
+  "$PG_BIN/pgbench" "${PGH[@]}" -M prepared -n -f "$HERE/$script" "$@" \
+    -c $((2 * CORES)) -j "$CORES" -T "$PGBENCH_S" "$db" >"$OUT/floor-$label.log" 2>&1 ||
+    die "pgbench (floor $label) failed: $(tail -3 "$OUT/floor-$label.log")"
+  events=$(sql "$url" -c "SELECT count(*) FROM order_events")
+  processed=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' \
+    "$OUT/floor-$label.log")
+  tps=$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\)/\1/p' \
+    "$OUT/floor-$label.log")
+  if [ -z "$processed" ] || [ "$processed" -eq 0 ] || [ -z "$tps" ]; then
+    die "no result in $OUT/floor-$label.log"
+  fi
+  # transitions done / pgbench's own run time (transactions / TPS)
+  bc -l <<<"$events * $tps / $processed"
+}
+floor_setup() { # floor_setup DB: the orders and tasks, from scratch
+  local url
+  url=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" "$1")
+  sql "$url" -c "SET client_min_messages = warning" \
+    -c "TRUNCATE order_events, orders, tasks, shops CASCADE" >/dev/null
+  sql "$url" -v norders=$FLOOR_ORDERS -f "$HERE/floor_setup.sql" >>"$OUT/floor-setup.log" 2>&1 ||
+    die "floor setup failed, see $OUT/floor-setup.log"
+}
+say "floor: one statement per transition, product schema (pgbench, $PGBENCH_S s)"
+floor_setup floor
+FLOOR_ONE=$(floor_run one floor floor_step.sql -D batch=1)
+say "floor: batched claim + one statement per transition, product schema"
+floor_setup floor
+FLOOR_CLAIM=$(floor_run claim floor floor_claim_step.sql -D held=0 -D batch="$WORKERS")
+say "floor: one statement per $WORKERS transitions, product schema"
+floor_setup floor
+FLOOR_BATCH=$(floor_run batch floor floor_step.sql -D batch="$WORKERS")
+say "floor: one statement per transition, bare schema (primary keys + claim index)"
+sql "$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" floorbare)" -f "$HERE/floor_bare.sql" \
+  >"$OUT/floor-bare.log" 2>&1 || die "floor_bare.sql failed, see $OUT/floor-bare.log"
+floor_setup floorbare
+FLOOR_BARE=$(floor_run bare floorbare floor_step.sql -D batch=1)
+say "pgbench ${PGBENCH_ARGS[*]} (third sample, after the floors; not in the mean)"
+sql "$ADMIN" -c "CHECKPOINT"
+TPS3=$(pgbench_tps floors)
+
 # --- claim cost: 10k vs 1M not-due rows, 50 due -------------------------------------
 fill() { # fill FROM TO: not-due rows (run_at a day ahead)
   sql "$SCRATCH" -c "INSERT INTO tasks (shop_id, kind, key, run_at)
@@ -431,6 +488,14 @@ tps_trans=$(bc -l <<<"$trans / $secs")
   echo "| CPU: PostgreSQL / dropshipd / dropship-sim / rest (client, harness, kernel) | $(cpu_ms "$cpu_pg") / $(cpu_ms "$cpu_ds") / $(cpu_ms "$cpu_sim") / $(cpu_ms $((cpu_busy - cpu_pg - cpu_ds - cpu_sim))) ms/order ($(pct "$cpu_pg")% / $(pct "$cpu_ds")% / $(pct "$cpu_sim")% / $(pct $((cpu_busy - cpu_pg - cpu_ds - cpu_sim)))%) |"
   echo "| pgbench ${PGBENCH_ARGS[*]}, same cluster: before / after the orders | $(f2 "$TPS1") / $(f2 "$TPS2") TPS (mean $(f2 "$TPS")) |"
   echo "| **transitions/s ÷ pgbench TPS** (target ≥ 0.5) | **$(f2 "$(bc -l <<<"$tps_trans / $TPS")")** (task steps/s ÷ pgbench TPS: $(f2 "$(bc -l <<<"$steps / $secs / $TPS")")) |"
+  floor_row() { # floor_row TEXT TRANSITIONS/S
+    echo "| floor: $1 | $(f2 "$2") transitions/s, **$(f2 "$(bc -l <<<"$2 / $TPS")")** × pgbench TPS; the workflow does $(f2 "$(bc -l <<<"$tps_trans / $2")") of it |"
+  }
+  echo "| pgbench, third sample, after the floors (not in the mean) | $(f2 "$TPS3") TPS |"
+  floor_row "one statement per transition, claim inside (floor_step.sql, batch 1)" "$FLOOR_ONE"
+  floor_row "batched claim (LIMIT $WORKERS) + one statement per transition (floor_claim_step.sql)" "$FLOOR_CLAIM"
+  floor_row "floor_step.sql, batch 1, on a bare schema (floor_bare.sql: primary keys + claim index)" "$FLOOR_BARE"
+  floor_row "one statement per $WORKERS transitions of as many orders (floor_step.sql, batch $WORKERS)" "$FLOOR_BATCH"
   echo "| claim (LIMIT $WORKERS), 10k not-due + 50 due: median of 5 | $ms_small ms, shared hit $hit_small (claim index scan $scan_small) |"
   echo "| claim (LIMIT $WORKERS), $((rows_large - 50)) not-due + 50 due: median of 5 | $ms_large ms, shared hit $hit_large (claim index scan $scan_large) |"
   echo "| claim ratio 1M / 10k | time $(f2 "$(bc -l <<<"$ms_large / $ms_small")")x, buffers $(f2 "$(bc -l <<<"$hit_large / $hit_small")")x |"
