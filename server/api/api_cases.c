@@ -14,6 +14,7 @@
 #include "api_validate.h"
 #include "api_watch.h"
 #include "store_cases.h"
+#include "store_supplier_orders.h"
 #include "wf_case_fsm.h"
 #include "wf_case_tasks.h"
 #include "wf_order_steps.h"
@@ -137,6 +138,44 @@ static void check_one(ds_error *err, open_in *in, size_t i, const store_case_lin
              (int)q->quantity);
 }
 
+/* carrier + tracking_number, when given, name a parcel of the order that
+ * the supplier of the case's lines shipped (violations when not). */
+static ds_status check_parcel(store_conn *tx, const open_in *in, ds_error *err)
+{
+    const Dropship__V1__Case *k = in->req->case_;
+    const char *other = NULL;
+    bool found = false;
+    size_t n = 0;
+    store_so_parcel *ps;
+    ds_status st;
+
+    if (k->carrier[0] == '\0')
+        return DS_OK;
+    ps = calloc(STORE_SO_PARCELS_MAX, sizeof(*ps));
+    if (ps == NULL)
+        return ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+    st = store_so_parcels(tx, who(in->ctx)->shop_id, k->order_id, ps, STORE_SO_PARCELS_MAX, &n,
+                          err);
+    for (size_t i = 0; st == DS_OK && i < n && !found; i++) {
+        if (strcmp(ps[i].carrier, k->carrier) != 0 ||
+            strcmp(ps[i].tracking_number, k->tracking_number) != 0)
+            continue;
+        if (in->supplier_id[0] == '\0' || strcmp(ps[i].supplier_id, in->supplier_id) == 0)
+            found = true;
+        else
+            other = ps[i].supplier_id;
+    }
+    if (st == DS_OK && !found && other != NULL)
+        ds_error_violation(err, "case.tracking_number",
+                           "is a parcel of supplier %s; the case's lines are from supplier %s",
+                           other, in->supplier_id);
+    else if (st == DS_OK && !found)
+        ds_error_violation(err, "case.tracking_number",
+                           "names no parcel of order %s with carrier %s", k->order_id, k->carrier);
+    free(ps);
+    return st;
+}
+
 static ds_status check_against_order(store_conn *tx, open_in *in, ds_error *err)
 {
     const Dropship__V1__Case *k = in->req->case_;
@@ -150,6 +189,8 @@ static ds_status check_against_order(store_conn *tx, open_in *in, ds_error *err)
     for (size_t i = 0; st == DS_OK && i < k->n_lines; i++)
         check_one(err, in, i, find_line(ls, n, k->lines[i]->line_id), &unplaced);
     free(ls);
+    if (st == DS_OK)
+        st = check_parcel(tx, in, err);
     if (st != DS_OK)
         return st;
     st = api_validate_done(err, "case");

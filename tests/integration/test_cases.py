@@ -350,6 +350,34 @@ class CasesTest(unittest.TestCase):
         self.assert_code(grpc.StatusCode.NOT_FOUND, w.call, "OpenCase",
                          C.OpenCaseRequest(case=kk), w.other_md)
 
+    def test_a_case_names_a_parcel_its_supplier_shipped(self):
+        w = self.w
+        o = self.delivered_order("parcel-1", [("MUG", 1), ("TEE", 1)])
+        by = {so.supplier_id: so.parcels[0] for so in o.supplier_orders}
+        mine, theirs = by[self.acme], by[self.strict]
+        from google.rpc import error_details_pb2
+
+        def opening(carrier, number):
+            k = C.Case(order_id=o.id, type=C.CASE_TYPE_DAMAGED, description="crushed box",
+                       carrier=carrier, tracking_number=number)
+            k.lines.add(line_id="L1", quantity=1)  # the MUG, from acme
+            return C.OpenCaseRequest(case=k)
+
+        for carrier, number, says in (
+                (mine.carrier, mine.tracking_number + "X", "names no parcel of order"),
+                ("other-post", mine.tracking_number, "names no parcel of order"),
+                (theirs.carrier, theirs.tracking_number, "is a parcel of supplier " + self.strict)):
+            e, st = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, w.call, "OpenCase",
+                                     opening(carrier, number))
+            br = error_details_pb2.BadRequest()
+            self.assertTrue(any(d.Unpack(br) for d in st.details))
+            self.assertEqual([v.field for v in br.field_violations], ["case.tracking_number"])
+            self.assertIn(says, br.field_violations[0].description)
+        self.assertEqual(list(w.get_order(o.id).case_ids), [])  # nothing was opened
+        k = w.call("OpenCase", opening(mine.carrier, mine.tracking_number)).case
+        self.assertEqual((k.carrier, k.tracking_number), (mine.carrier, mine.tracking_number))
+        self.assertEqual(k.supplier_id, self.acme)
+
     def test_list_filters_and_pages(self):
         w = self.w
         o = self.delivered_order("list-1", [("MUG", 5)])
