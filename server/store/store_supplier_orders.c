@@ -29,6 +29,14 @@ static const store_stmt stmt_return_rules = {
     "SELECT return_rules FROM supplier_orders "
     "WHERE shop_id = $1 AND order_id = $2 AND state NOT IN ($3::int2, $4::int2) "
     "AND return_policy_source <> 0 AND return_rules IS NOT NULL"};
+static const store_stmt stmt_binding_return = {
+    "so_binding_return",
+    "SELECT b.return_address, b.return_rules FROM supplier_order_lines l "
+    "JOIN order_lines ol ON ol.shop_id = l.shop_id AND ol.order_id = l.order_id "
+    "AND ol.line_id = l.line_id "
+    "JOIN bindings b ON b.shop_id = l.shop_id AND b.binding_id = l.binding_id "
+    "WHERE l.shop_id = $1 AND l.order_id = $2 AND l.supplier_id = $3 "
+    "AND b.return_address IS NOT NULL ORDER BY ol.line_no LIMIT 1"};
 static const store_stmt stmt_address_set = {
     "so_address_set",
     "UPDATE orders SET ship_recipient_name = $3, ship_phone = $4, ship_country_code = $5, "
@@ -393,6 +401,22 @@ static void supplier_row(store_so_supplier *s, const char *supplier_id, const PG
     s->payment_due_us = store_row_int64(r, row, 5, 0);
     bytes_cell(s->return_address, sizeof(s->return_address), &s->return_address_len, r, row, 6);
     bytes_cell(s->return_rules, sizeof(s->return_rules), &s->return_rules_len, r, row, 7);
+}
+
+ds_status store_so_binding_return(store_conn *c, const char *shop_id, const char *order_id,
+                                  const char *supplier_id, store_so_return *out, ds_error *err)
+{
+    const char *v[3] = {shop_id, order_id, supplier_id};
+    PGresult *r = NULL;
+    ds_status st = query(c, &stmt_binding_return, 3, v, &r, err);
+
+    out->address_len = out->rules_len = 0;
+    if (st == DS_OK && PQntuples(r) == 1) {
+        bytes_cell(out->address, sizeof(out->address), &out->address_len, r, 0, 0);
+        bytes_cell(out->rules, sizeof(out->rules), &out->rules_len, r, 0, 1);
+    }
+    PQclear(r);
+    return st;
 }
 
 ds_status store_so_supplier_get(store_conn *c, const char *shop_id, const char *supplier_id,

@@ -139,6 +139,22 @@ ds_status store_so_address_get(store_conn *c, const char *shop_id, const char *o
  * rules that do not unpack count as none. */
 ds_status store_so_return_days(store_conn *c, const char *shop_id, const char *order_id,
                                int *days, ds_error *err);
+/* A return address (packed Address) with its rules (packed ReturnRules,
+ * may be empty); address_len 0 = none. */
+typedef struct store_so_return {
+    uint8_t address[STORE_SO_BYTES_MAX];
+    size_t address_len;
+    uint8_t rules[STORE_SO_BYTES_MAX];
+    size_t rules_len;
+} store_so_return;
+
+/* The return override of the bindings the supplier order of supplier_id
+ * bought its lines through: that of the first line, in the order's line
+ * order, whose binding has a return_address. None (address_len 0) when no
+ * such binding is left (a binding deleted since the purchase counts as
+ * none); a value too large for the buffers counts as none. */
+ds_status store_so_binding_return(store_conn *c, const char *shop_id, const char *order_id,
+                                  const char *supplier_id, store_so_return *out, ds_error *err);
 /* Bindings of shop_sku, lowest priority first (binding_id NULL), or the one
  * binding binding_id (sku ignored). Offers younger than max_age_ms count as
  * fresh. */

@@ -35,6 +35,7 @@ enum {
     MODE_AUTO = DROPSHIP__V1__PAYMENT_MODE__PAYMENT_MODE_AUTO,
     PM_PLATFORM = DROPSHIP__V1__PAYMENT_METHOD__PAYMENT_METHOD_PLATFORM_BALANCE,
     SRC_ADAPTER = DROPSHIP__V1__RETURN_POLICY_SOURCE__RETURN_POLICY_SOURCE_ADAPTER,
+    SRC_BINDING = DROPSHIP__V1__RETURN_POLICY_SOURCE__RETURN_POLICY_SOURCE_BINDING,
     SRC_SUPPLIER = DROPSHIP__V1__RETURN_POLICY_SOURCE__RETURN_POLICY_SOURCE_SUPPLIER,
     MAX_SO = 100
 };
@@ -307,10 +308,41 @@ static void pack_policy(const ad_return_policy_out *o, bound *b)
     dropship__v1__return_rules__pack(&r, b->rules);
 }
 
-/* Fetch one supplier order's policy: adapter first, then the supplier
- * record. b->source 0 = nothing found. */
-static ds_status fetch_policy(wf_order_env *env, const store_so_view *v, const store_so_row *so,
-                              bound *b, ds_error *err)
+/* When the adapter has no policy: the override of the supplier order's
+ * bindings, else the supplier record's (b->source 0 = neither has one). */
+static ds_status record_policy(wf_order_env *env, const char *shop_id, const char *order_id,
+                               const store_so_supplier *s, bound *b, ds_error *err)
+{
+    store_so_return *br = malloc(sizeof(*br));
+    store_conn *c = NULL;
+    ds_status st = br != NULL ? store_acquire(env->pool, INT64_MAX, &c, err)
+                              : ds_error_set(err, DS_ERR_NOMEM, "out of memory");
+
+    if (st == DS_OK)
+        st = store_so_binding_return(c, shop_id, order_id, b->supplier_id, br, err);
+    store_release(env->pool, c);
+    if (st == DS_OK && br->address_len > 0) {
+        memcpy(b->addr, br->address, br->address_len);
+        b->addr_len = br->address_len;
+        memcpy(b->rules, br->rules, br->rules_len);
+        b->rules_len = br->rules_len;
+        b->source = SRC_BINDING;
+    } else if (st == DS_OK && s->return_address_len > 0) {
+        memcpy(b->addr, s->return_address, s->return_address_len);
+        b->addr_len = s->return_address_len;
+        memcpy(b->rules, s->return_rules, s->return_rules_len);
+        b->rules_len = s->return_rules_len;
+        b->source = SRC_SUPPLIER;
+    }
+    free(br);
+    return st;
+}
+
+/* Fetch one supplier order's policy: adapter first, then the override of
+ * its bindings, then the supplier record. b->source 0 = nothing found. */
+static ds_status fetch_policy(wf_order_env *env, const char *shop_id, const char *order_id,
+                              const store_so_view *v, const store_so_row *so, bound *b,
+                              ds_error *err)
 {
     const store_so_supplier *s = NULL;
     ad_supplier *ad = NULL;
@@ -334,15 +366,16 @@ static ds_status fetch_policy(wf_order_env *env, const store_so_view *v, const s
     } else if (st == DS_OK && ar.retryable) {
         st = ds_error_set(err, DS_ERR_UNAVAILABLE, "supplier %s: return policy: %s",
                           so->supplier_id, ar.message);
-    } else if (st == DS_OK && s->return_address_len > 0) {
-        memcpy(b->addr, s->return_address, s->return_address_len);
-        b->addr_len = s->return_address_len;
-        memcpy(b->rules, s->return_rules, s->return_rules_len);
-        b->rules_len = s->return_rules_len;
-        b->source = SRC_SUPPLIER;
+    } else if (st == DS_OK) {
+        st = record_policy(env, shop_id, order_id, s, b, err);
     }
     ad_supplier_free(ad);
     return st;
+}
+
+static const char *source_name(int32_t source)
+{
+    return source == SRC_ADAPTER ? "ADAPTER" : source == SRC_BINDING ? "BINDING" : "SUPPLIER";
 }
 
 static ds_status return_write(store_conn *tx, const char *shop_id, const char *order_id,
@@ -356,8 +389,8 @@ static ds_status return_write(store_conn *tx, const char *shop_id, const char *o
     for (size_t i = 0; st == DS_OK && i < ro->n; i++) {
         bound *b = &ro->b[i];
         char actor[64];
-        char *d = wf_details("supplier_id", b->supplier_id, "source",
-                             b->source == SRC_ADAPTER ? "ADAPTER" : "SUPPLIER", NULL);
+        char *d = wf_details("supplier_id", b->supplier_id, "source", source_name(b->source),
+                             NULL);
         wf_order_change ch = {.to = cur->state, .event_type = EV_RETURN, .actor_kind = A_ADAPTER,
                               .actor_id = actor, .details = d};
         snprintf(actor, sizeof(actor), "supplier:%s", b->supplier_id);
@@ -391,7 +424,7 @@ void wf_step_return_address(wf_ctx *ctx, const wf_task *t, wf_result *res, void 
         st = ds_error_set(&err, DS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; st == DS_OK && i < v.n && ro->n < MAX_SO; i++)
         if (live(&v.rows[i]) && !v.rows[i].return_bound)
-            st = fetch_policy(env, &v, &v.rows[i], &ro->b[ro->n++], &err);
+            st = fetch_policy(env, t->shop_id, order_id, &v, &v.rows[i], &ro->b[ro->n++], &err);
     if (st == DS_OK)
         wf_step_commit(ctx, t, order_id, return_write, ro, res);
     else if (st != DS_ERR_NOT_FOUND)

@@ -70,6 +70,15 @@ class World:
                                           metadata=self.md, timeout=TIMEOUT)
         return r.supplier.id
 
+    def supplier_returns(self, supplier_id, address, days):
+        """Set the supplier record's return address and no-reason days."""
+        rec = suppliers_pb2.Supplier(
+            id=supplier_id, return_address=address,
+            return_rules=common_pb2.ReturnRules(no_reason_return_days=days))
+        self.suppliers.UpdateSupplier(suppliers_pb2.UpdateSupplierRequest(
+            supplier=rec, update_mask=field_mask_pb2.FieldMask(
+                paths=["return_address", "return_rules"])), metadata=self.md, timeout=TIMEOUT)
+
     def bind(self, shop_sku, supplier_id, supplier_sku, max_cost=usd(1000), priority=0):
         b = catalog_pb2.Binding(shop_sku=shop_sku, supplier_id=supplier_id,
                                 supplier_sku=supplier_sku, max_cost=max_cost, priority=priority)
@@ -151,12 +160,7 @@ class LifecycleTest(unittest.TestCase):
         order when it was bought decides when the order completes."""
         w = self.w
         sup = w.supplier("windowed")
-        rec = suppliers_pb2.Supplier(
-            id=sup, return_address=ADDRESS,
-            return_rules=common_pb2.ReturnRules(no_reason_return_days=365))
-        w.suppliers.UpdateSupplier(suppliers_pb2.UpdateSupplierRequest(
-            supplier=rec, update_mask=field_mask_pb2.FieldMask(
-                paths=["return_address", "return_rules"])), metadata=w.md, timeout=TIMEOUT)
+        w.supplier_returns(sup, ADDRESS, 365)
         w.bind("WMUG", sup, "WMUG-01")
         o = w.order("life-window", [("WMUG", 1)])
         done = w.wait_state(o.id, common_pb2.ORDER_STATE_COMPLETED, seconds=20)
@@ -169,6 +173,41 @@ class LifecycleTest(unittest.TestCase):
         waited = at[common_pb2.ORDER_STATE_COMPLETED] - at[common_pb2.ORDER_STATE_DELIVERED]
         self.assertGreaterEqual(waited, days * 86400 / SCALE - 0.01)
         self.assertLess(waited, 10.0, "completed %.2f s after delivery" % waited)
+
+    def test_return_policy_falls_back_to_the_binding_then_the_supplier(self):
+        """The supplier's API has no policy for NOPOLICY- SKUs (404): the
+        return_address step binds the override of the line's binding when it
+        has one, else the supplier record's address and rules."""
+        w = self.w
+        asked = w.sim.stats()["requests"].get("supplier.return_policy", 0)
+        sup = w.supplier("nopolicy")
+        w.supplier_returns(sup, ADDRESS, 10)
+        own = common_pb2.Address(recipient_name="Binding Returns", phone="+49 30 000000",
+                                 country_code="DE", city="Berlin", street="1 Retourenweg",
+                                 postal_code="10115")
+        b = catalog_pb2.Binding(shop_sku="NPB", supplier_id=sup, supplier_sku="NOPOLICY-B",
+                                max_cost=usd(1000), return_address=own,
+                                return_rules=common_pb2.ReturnRules(no_reason_return_days=3))
+        w.catalog.CreateBinding(catalog_pb2.CreateBindingRequest(binding=b), metadata=w.md,
+                                timeout=TIMEOUT)
+        w.bind("NPS", sup, "NOPOLICY-S")  # no override
+        ob = w.order("life-nopolicy-b", [("NPB", 1)])
+        os_ = w.order("life-nopolicy-s", [("NPS", 1)])
+        for o, source, addr, days in (
+                (ob, common_pb2.RETURN_POLICY_SOURCE_BINDING, own, 3),
+                (os_, common_pb2.RETURN_POLICY_SOURCE_SUPPLIER, ADDRESS, 10)):
+            done = w.wait_state(o.id, common_pb2.ORDER_STATE_COMPLETED, seconds=20)
+            so = done.supplier_orders[0]
+            self.assertEqual(so.return_policy_source, source, so)
+            self.assertEqual(so.return_address, addr)
+            self.assertEqual(so.return_rules.no_reason_return_days, days)
+            bound = [e for e in w.history(o.id)
+                     if e.type == orders_pb2.ORDER_EVENT_TYPE_RETURN_POLICY_BOUND]
+            self.assertEqual([e.details["source"] for e in bound],
+                             [common_pb2.ReturnPolicySource.Name(source)[len(
+                                 "RETURN_POLICY_SOURCE_"):]])
+        asked = w.sim.stats()["requests"].get("supplier.return_policy", 0) - asked
+        self.assertGreaterEqual(asked, 2)  # the API was asked first, for each order
 
     def test_get_order_reads_one_snapshot(self):
         # A step writes the order row and its supplier orders in one

@@ -243,6 +243,14 @@ static void handle_post(sim_req *req, sim_resp *resp, const char *supplier, cons
     sim_idem_remember(scope, key, req->json, resp);
 }
 
+/* A return-policy read for a NOPOLICY- SKU: the supplier has none. */
+static bool no_policy(const sim_req *req)
+{
+    const char *sku = sim_req_query(req, "sku");
+
+    return sku != NULL && strncmp(sku, "NOPOLICY-", 9) == 0;
+}
+
 /* Route GETs. */
 static void handle_get(sim_req *req, sim_resp *resp, const char *supplier, const char *rest)
 {
@@ -254,7 +262,10 @@ static void handle_get(sim_req *req, sim_resp *resp, const char *supplier, const
         offers(req, resp, supplier);
     } else if (strcmp(rest, "/v1/return-policy") == 0) {
         sim_stats_request("supplier.return_policy");
-        sim_resp_set(resp, 200, sim_supplier_return_policy(supplier));
+        if (no_policy(req))
+            sim_resp_error(resp, 404, "NOT_FOUND", "no return policy for this SKU");
+        else
+            sim_resp_set(resp, 200, sim_supplier_return_policy(supplier));
     } else if (get_dispute(resp, supplier, rest)) {
         return;
     } else if (sscanf(rest, "/v1/orders/%79[^/]%c", id, &tail) == 1) {
