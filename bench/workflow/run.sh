@@ -7,11 +7,9 @@
 # statement's cost with 10k vs 1M not-due rows. Prints one Markdown table;
 # raw output goes to bench/workflow/results/.
 #
-#   bench/workflow/run.sh [-n ORDERS] [-w WORKERS] [-g GROUP] [-W WARMUP] [-h]
+#   bench/workflow/run.sh [-n ORDERS] [-w WORKERS] [-W WARMUP] [-h]
 #     -n ORDERS   orders to create and complete (default 2000)
 #     -w WORKERS  --workflow-workers of dropshipd (default 8 x nproc)
-#     -g GROUP    --workflow-group-commit of dropshipd (default 16; 1 = every
-#                 step commits alone)
 #     -W WARMUP   orders completed before the measurement, then ANALYZE
 #                 (default 200; 0 measures a database without statistics)
 #   BUILD=dir reuses another Release build dir (default build-bench-workflow)
@@ -32,7 +30,6 @@ SETUP_SQL=${SETUP_SQL:-}
 N=2000
 CORES=$(nproc)
 WORKERS=$((8 * CORES))
-GROUP=16
 WARMUP=200
 SCALE=100000000
 PGBENCH_S=20
@@ -43,11 +40,10 @@ OUT=$HERE/results
 TOKEN=bench-sim-token
 
 usage() { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "n:w:g:W:h" opt; do
+while getopts "n:w:W:h" opt; do
   case $opt in
     n) N=$OPTARG ;;
     w) WORKERS=$OPTARG ;;
-    g) GROUP=$OPTARG ;;
     W) WARMUP=$OPTARG ;;
     h) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -55,7 +51,6 @@ while getopts "n:w:g:W:h" opt; do
 done
 [[ $N =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -n needs a positive number" >&2; exit 2; }
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -w needs a positive number" >&2; exit 2; }
-[[ $GROUP =~ ^[1-9][0-9]*$ ]] && [ "$GROUP" -le 64 ] || { echo "run.sh: -g needs a number from 1 to 64" >&2; exit 2; }
 [[ $WARMUP =~ ^(0|[1-9][0-9]*)$ ]] || { echo "run.sh: -W needs a number" >&2; exit 2; }
 [ -z "$SETUP_SQL" ] || [ -r "$SETUP_SQL" ] || { echo "run.sh: SETUP_SQL=$SETUP_SQL: cannot read it" >&2; exit 2; }
 
@@ -154,9 +149,9 @@ SIM_BASE="http://127.0.0.1:$(cat "$OUT/sim.port")"
 
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ADDR=127.0.0.1:$PORT
-say "starting dropshipd on $ADDR (workflow workers $WORKERS, group commit $GROUP, time scale $SCALE)"
+say "starting dropshipd on $ADDR (workflow workers $WORKERS, time scale $SCALE)"
 "$DSD" serve --database-url "$URL" --listen "$ADDR" --log-level warn \
-  --workflow-workers "$WORKERS" --workflow-group-commit "$GROUP" --workflow-time-scale "$SCALE" \
+  --workflow-workers "$WORKERS" --workflow-time-scale "$SCALE" \
   --db-pool-size $((2 * WORKERS + 8)) >"$OUT/dropshipd.log" 2>&1 &
 DS_PID=$!
 for _ in $(seq 300); do
@@ -508,7 +503,7 @@ tps_trans=$(bc -l <<<"$trans / $secs")
   echo "| claim (LIMIT $WORKERS), $((rows_large - 50)) not-due + 50 due: median of 5 | $ms_large ms, shared hit $hit_large (claim index scan $scan_large) |"
   echo "| claim ratio 1M / 10k | time $(f2 "$(bc -l <<<"$ms_large / $ms_small")")x, buffers $(f2 "$(bc -l <<<"$hit_large / $hit_small")")x |"
   echo
-  echo "machine: $CORES cores, $(uname -m); dropshipd Release, $WORKERS workflow workers, group commit $GROUP," \
+  echo "machine: $CORES cores, $(uname -m); dropshipd Release, $WORKERS workflow workers," \
     "time scale $SCALE; PostgreSQL 15 durable ($(tr '\n' ' ' <"$OUT/pg-settings.txt" | sed 's/|/=/g; s/ $//'))"
   if [ -n "$SETUP_SQL" ]; then
     echo

@@ -63,10 +63,6 @@ static const cfg_row rows[] = {
     {"workflow-workers", "DROPSHIP_WORKFLOW_WORKERS", CFG_INT, "4", "N",
      "order workflow task threads (0 = no workflow in this process)",
      INT(workflow_workers, 0, 256)},
-    {"workflow-group-commit", "DROPSHIP_WORKFLOW_GROUP_COMMIT", CFG_INT, "16", "N",
-     "order steps of different orders written in one transaction at most, each in a "
-     "savepoint, with one commit (1 = every step commits alone)",
-     INT(workflow_group_commit, 1, 64)},
     {"offer-sync-interval-s", "DROPSHIP_OFFER_SYNC_INTERVAL_S", CFG_INT, "900", "S",
      "offer sync period per supplier (divided by the workflow time scale)",
      INT(offer_sync_s, 1, 604800)},

@@ -38,7 +38,6 @@ typedef struct ds_config {
     int log_level; /* a ds_log_level */
     int workflow_time_scale; /* workflow durations are divided by it (tests) */
     int workflow_workers;
-    int workflow_group_commit;
     int offer_sync_s; /* offer sync interval per supplier, seconds (before scaling) */
     int workflow_purchase_attempts; /* tries of the purchase step before a hold */
     int workflow_step_attempts;     /* tries of the other order steps before a hold */

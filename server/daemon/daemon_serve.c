@@ -162,7 +162,6 @@ static int serve_until_signal(const ds_config *cfg, store_pool *pool, const sigs
     wf_order_settings_default(&ws);
     ws.time_scale = cfg->workflow_time_scale;
     ws.workers = cfg->workflow_workers;
-    ws.group_commit = cfg->workflow_group_commit;
     ws.offer_sync_ms = (int64_t)cfg->offer_sync_s * 1000;
     ws.purchase_attempts = cfg->workflow_purchase_attempts;
     ws.step_attempts = cfg->workflow_step_attempts;

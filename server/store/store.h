@@ -112,25 +112,6 @@ ds_status store_begin_with(store_conn *c, const store_batch_item *items, int n, 
  * belong together. */
 ds_status store_exec_batch(store_conn *c, const store_batch_item *items, int n, ds_error *err);
 
-enum { STORE_SAVEPOINT_NAME_MAX = 32 };
-
-/* Inside an open transaction block (store_begin): SAVEPOINT `name`, then the
- * n statements, in one round trip. Results and errors as store_begin_with.
- * *saved tells whether the savepoint was established: when it was, a
- * failure (of these statements or of later ones) is undone with
- * store_rollback_to and the transaction goes on; when it was not, the
- * transaction is lost (store_rollback). `name`: 1..STORE_SAVEPOINT_NAME_MAX
- * of [a-z0-9_], not starting with a digit (DS_ERR_INVALID otherwise);
- * DS_ERR_FAILED_PRECONDITION when no usable transaction is open. Queued
- * notifications (store_notify) are kept either way. */
-ds_status store_savepoint_with(store_conn *c, const char *name, const store_batch_item *items,
-                               int n, bool *saved, ds_error *err);
-
-/* ROLLBACK TO SAVEPOINT `name`: undo what the transaction did since then,
- * release the locks taken since then, and make a failed transaction usable
- * again. Errors as store_exec; after an error the transaction is lost. */
-ds_status store_rollback_to(store_conn *c, const char *name, ds_error *err);
-
 /* Commit. Notifications queued by store_notify go in the same round trip,
  * after the COMMIT, as a transaction of their own (see store_notify); they
  * are dropped when the transaction does not commit. DS_ERR_ABORTED when the

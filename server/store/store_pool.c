@@ -556,52 +556,6 @@ ds_status store_exec_batch(store_conn *c, const store_batch_item *items, int n, 
     return pipeline(c, NULL, items, n, NULL, err);
 }
 
-/* A savepoint name: 1..STORE_SAVEPOINT_NAME_MAX of [a-z0-9_], not starting
- * with a digit, so that it can go into the statement's text as it is. */
-static bool savepoint_name_ok(const char *name)
-{
-    size_t n = name != NULL ? strlen(name) : 0;
-
-    if (n == 0 || n > STORE_SAVEPOINT_NAME_MAX || (name[0] >= '0' && name[0] <= '9'))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-              name[i] == '_'))
-            return false;
-    return true;
-}
-
-ds_status store_savepoint_with(store_conn *c, const char *name, const store_batch_item *items,
-                               int n, bool *saved, ds_error *err)
-{
-    char lead[16 + STORE_SAVEPOINT_NAME_MAX];
-    PGresult *res = NULL;
-    ds_status status;
-
-    *saved = false;
-    if (!savepoint_name_ok(name))
-        return ds_error_set(err, DS_ERR_INVALID, "bad savepoint name");
-    if (PQtransactionStatus(c->pg) != PQTRANS_INTRANS)
-        return ds_error_set(err, DS_ERR_FAILED_PRECONDITION, "no usable open transaction");
-    snprintf(lead, sizeof(lead), "SAVEPOINT %s", name);
-    status = pipeline(c, lead, items, n, &res, err);
-    *saved = res != NULL && !c->broken;
-    PQclear(res);
-    return status;
-}
-
-ds_status store_rollback_to(store_conn *c, const char *name, ds_error *err)
-{
-    char sql[32 + STORE_SAVEPOINT_NAME_MAX];
-
-    if (!savepoint_name_ok(name))
-        return ds_error_set(err, DS_ERR_INVALID, "bad savepoint name");
-    if (c->broken || c->pg == NULL)
-        return ds_error_set(err, DS_ERR_UNAVAILABLE, "database connection lost");
-    snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT %s", name);
-    return store_exec_sql(c, sql, err);
-}
-
 static const store_stmt stmt_notify = {"store_notify", "SELECT pg_notify($1, $2)"};
 
 ds_status store_commit(store_conn *c, ds_error *err)

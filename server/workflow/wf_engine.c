@@ -73,12 +73,6 @@ static void resolve_config(wf_engine_config *c)
         c->backoff_cap_ms = 3600000;
     if (c->statement_timeout_ms <= 0)
         c->statement_timeout_ms = 5000;
-    if (c->group_max <= 0)
-        c->group_max = 16;
-    if (c->group_max > WF_GROUP_MAX)
-        c->group_max = WF_GROUP_MAX;
-    if (c->groups <= 0)
-        c->groups = c->workers / 8 > 0 ? c->workers / 8 : 1;
 }
 
 static void cond_init_monotonic(pthread_cond_t *cv)
@@ -142,8 +136,6 @@ wf_engine *wf_engine_new(const wf_engine_config *cfg, ds_error *err)
     cond_init_monotonic(&e->claim_cv);
     cond_init_monotonic(&e->flush_cv);
     cond_init_monotonic(&e->idle_cv);
-    pthread_mutex_init(&e->g_mu, NULL);
-    pthread_cond_init(&e->g_cv, NULL);
     e->queue = calloc((size_t)e->cfg.slots, sizeof(*e->queue));
     e->leases = calloc((size_t)e->cfg.slots, sizeof(*e->leases));
     e->pending = calloc((size_t)e->cfg.slots, sizeof(*e->pending));
@@ -556,8 +548,6 @@ void wf_engine_free(wf_engine *e)
     pthread_cond_destroy(&e->flush_cv);
     pthread_cond_destroy(&e->idle_cv);
     pthread_mutex_destroy(&e->mu);
-    pthread_cond_destroy(&e->g_cv);
-    pthread_mutex_destroy(&e->g_mu);
     free(e->queue);
     free(e->leases);
     free(e->pending);
@@ -581,8 +571,6 @@ void wf_engine_get_stats(wf_engine *e, wf_engine_stats *out)
     out->reclaimed = atomic_load(&e->n.reclaimed);
     out->released = atomic_load(&e->n.released);
     out->db_errors = atomic_load(&e->n.db_errors);
-    out->shared = atomic_load(&e->n.shared);
-    out->shared_bodies = atomic_load(&e->n.shared_bodies);
 }
 
 const char *wf_engine_owner(const wf_engine *e)

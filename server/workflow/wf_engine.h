@@ -35,8 +35,7 @@ enum {
     WF_PAYLOAD_MAX = 65536,    /* bytes of a payload */
     WF_ERROR_TEXT_MAX = 1000,  /* last_error is cut to this many bytes */
     WF_KINDS_MAX = 64,         /* kinds one engine can register */
-    WF_DEFAULT_MAX_ATTEMPTS = 25,
-    WF_GROUP_MAX = 64          /* wf_tx_run bodies one shared transaction takes at most */
+    WF_DEFAULT_MAX_ATTEMPTS = 25
 };
 
 typedef struct wf_engine wf_engine;
@@ -121,9 +120,6 @@ typedef struct wf_engine_config {
     int backoff_base_ms;      /* first retry delay; 0 = 1000 */
     int backoff_cap_ms;       /* longest retry delay; 0 = 3600000 */
     int statement_timeout_ms; /* 0 = 5000 */
-    int group_max;            /* wf_tx_run bodies per shared transaction; 0 = 16, 1 = each
-                                 commits alone; at most WF_GROUP_MAX */
-    int groups;               /* shared transactions open at once; 0 = workers / 8, at least 1 */
     const char *owner;        /* lease owner name; NULL = "host:pid:random" */
 } wf_engine_config;
 
@@ -140,8 +136,6 @@ typedef struct wf_engine_stats {
     uint64_t reclaimed;  /* lapsed leases this engine put back */
     uint64_t released;   /* tasks given back at shutdown */
     uint64_t db_errors;  /* failed engine statements (all retried or recovered) */
-    uint64_t shared;     /* shared transactions of two or more wf_tx_run bodies committed */
-    uint64_t shared_bodies; /* bodies those committed */
 } wf_engine_stats;
 
 /* New, stopped engine. Copies cfg. NULL on error (err says why). */
@@ -244,39 +238,5 @@ ds_status wf_tx_commit_complete(wf_tx *tx, ds_error *err);
 
 /* Roll back and free. NULL is a no-op. */
 void wf_tx_rollback(wf_tx *tx);
-
-/* ---- group commit --------------------------------------------------------- */
-
-/* The writes of a handler for wf_tx_run, on `tx`, after its first
- * statements ran and its task was taken over. Their results are in the
- * callers' *first[i].out, and the body PQclear()s them. Use only tx, and
- * neither commit nor roll back: return DS_OK to keep what was written,
- * anything else (err set) to undo it; a statement that failed undoes it
- * whatever the body returns. */
-typedef ds_status (*wf_tx_body_fn)(store_conn *tx, void *arg, ds_error *err);
-
-/* wf_tx_begin_with(first, n), then body, then wf_tx_commit_complete, with
- * the commit shared: the bodies of the handlers that call this while
- * another shared transaction is being written queue up, and the next one
- * runs up to cfg.group_max of them in one transaction, each inside a
- * savepoint of its own, then commits them together (one WAL flush for all).
- * A body that fails is rolled back to its savepoint alone; the others
- * commit. Within one shared transaction bodies run in `key` order (bytes,
- * NULL first): give the key of the row the first statements lock (an
- * order), so that two shared transactions lock such rows in the same order
- * and cannot deadlock on them. A shared transaction of one body is exactly
- * wf_tx_begin_with + body + wf_tx_commit_complete.
- *
- * DS_OK: committed, the task is complete. Otherwise nothing of it was
- * committed and err says why: DS_ERR_ABORTED when the fence did not hold
- * (as wf_tx_begin_with) or a statement failed, the body's status when it
- * failed, the database's errors as store_exec (also when another body broke
- * the shared transaction, or its COMMIT failed).
- *
- * Threads: the worker thread of the handler; it blocks until its body has
- * committed or failed. The body may run on another worker thread, while
- * its caller waits: it must not use thread-local state (wf_defer_note). */
-ds_status wf_tx_run(wf_ctx *ctx, const char *key, const store_batch_item *first, int n,
-                    wf_tx_body_fn body, void *arg, ds_error *err);
 
 #endif

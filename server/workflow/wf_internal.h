@@ -51,12 +51,9 @@ struct wf_tx {
     bool notified;
 };
 
-/* A body waiting for a shared transaction (wf_group.c). */
-typedef struct wf_group_job wf_group_job;
-
 typedef struct wf_counters {
     atomic_uint_fast64_t claimed, executed, done, retried, snoozed, deferred, exhausted, stale,
-        reclaimed, released, db_errors, shared, shared_bodies;
+        reclaimed, released, db_errors;
 } wf_counters;
 
 struct wf_engine {
@@ -91,12 +88,6 @@ struct wf_engine {
     bool cancelled;          /* the grace ran out */
     bool flusher_stop;
     bool started;
-
-    /* group commit (wf_group.c): bodies waiting for a shared transaction */
-    pthread_mutex_t g_mu;
-    pthread_cond_t g_cv;     /* a shared transaction ended */
-    wf_group_job *g_head, *g_tail;
-    int g_leaders;           /* shared transactions being written */
 
     pthread_t claimer, flusher, listener;
     pthread_t *workers;

@@ -98,7 +98,6 @@ wf_order_runtime *wf_order_runtime_start(store_pool *pool, const char *conninfo,
     wf_order_runtime *rt = calloc(1, sizeof(*rt));
     ad_http_config hc = {.user_agent = "dropshipd"};
     wf_engine_config ec = {.conninfo = conninfo, .workers = s->workers, .lease_ms = s->lease_ms,
-                           .group_max = s->group_commit,
                            .backoff_base_ms = scaled_ms(s, 1000, 20),
                            .backoff_cap_ms = scaled_ms(s, 3600000, 500)};
 

@@ -21,8 +21,6 @@
 typedef struct wf_order_settings {
     int time_scale;              /* >= 1; 1 in production */
     int workers;                 /* engine worker threads; 0 = 4 */
-    int group_commit;            /* steps per shared transaction (wf_tx_run); 0 = the
-                                    engine's default (16), 1 = each commits alone */
     int64_t min_poll_ms;         /* floor of every scaled poll delay (200) */
     int64_t offer_max_age_ms;    /* stored offers younger than this are trusted (1 h) */
     int64_t ship_poll_ms;        /* supplier poll until tracking numbers come (2 h) */

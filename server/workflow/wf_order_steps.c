@@ -80,40 +80,29 @@ char *wf_details(const char *key, ...)
     return s;
 }
 
-/* wf_step_commit's body: read the locked order, then the step's writes. */
-typedef struct step_body {
-    const wf_task *t;
-    const char *order_id;
-    PGresult *locked;
-    wf_step_write_fn fn;
-    void *arg;
-} step_body;
-
-static ds_status step_body_run(store_conn *tx, void *arg, ds_error *err)
-{
-    step_body *b = arg;
-    wf_order_cur cur;
-    ds_status st = wf_order_lock_read(b->locked, b->order_id, &cur, err);
-
-    b->locked = NULL; /* wf_order_lock_read PQclear()ed it */
-    return st == DS_OK ? b->fn(tx, b->t->shop_id, b->order_id, &cur, b->arg, err) : st;
-}
-
 void wf_step_commit(wf_ctx *ctx, const wf_task *t, const char *order_id, wf_step_write_fn fn,
                     void *arg, wf_result *res)
 {
-    step_body b = {.t = t, .order_id = order_id, .fn = fn, .arg = arg};
+    wf_tx *tx = NULL;
+    wf_order_cur cur;
     const char *params[2];
-    store_batch_item lock = wf_order_lock_item(t->shop_id, order_id, params, &b.locked);
+    PGresult *locked = NULL;
+    store_batch_item lock = wf_order_lock_item(t->shop_id, order_id, params, &locked);
     ds_error err;
     ds_status st;
 
     ds_error_clear(&err);
-    /* the order lock, the task's take-over and the writes, committed
-     * together with the steps of other orders that finish meanwhile; the
-     * order id orders the locks of a shared transaction */
-    st = wf_tx_run(ctx, order_id, &lock, 1, step_body_run, &b, &err);
-    PQclear(b.locked);
+    /* BEGIN, the order lock and the task's take-over in one round trip */
+    st = wf_tx_begin_with(ctx, &lock, 1, &tx, &err);
+    if (st == DS_OK)
+        st = wf_order_lock_read(locked, order_id, &cur, &err);
+    if (st == DS_OK)
+        st = fn(wf_tx_conn(tx), t->shop_id, order_id, &cur, arg, &err);
+    if (st == DS_OK) {
+        st = wf_tx_commit_complete(tx, &err);
+        tx = NULL;
+    }
+    wf_tx_rollback(tx);
     if (st == DS_ERR_NOT_FOUND) /* the order is gone: nothing to do */
         res->action = WF_DONE;
     else if (st != DS_OK)

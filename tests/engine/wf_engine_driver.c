@@ -12,7 +12,7 @@
  *   wf_engine_driver --db URL run [--seconds T] [--until-empty] [--workers N]
  *                    [--slots S] [--lease-ms L] [--heartbeat-ms H] [--poll-ms P]
  *                    [--reclaim-ms R] [--flush-ms F] [--backoff-base-ms B]
- *                    [--backoff-cap-ms C] [--grace-ms G] [--group-max M] [--groups G]
+ *                    [--backoff-cap-ms C] [--grace-ms G]
  *
  * Kinds (the payload is the decimal text `arg`): noop (done); record
  * (records the run, done); flaky (records, retries while attempt <= arg);
@@ -25,11 +25,6 @@
  * good; its on_exhausted locks the gate row first, as the order
  * workflow's locks the order); chain (records, then in one
  * transaction completes and schedules the next link until link arg).
- * grouped (records the run, then through wf_tx_run, the engine's group
- * commit: a first statement echoes the task's key, and the body checks that
- * it got its own key back and writes the key and attempt to engine_done;
- * while attempt <= arg it then runs a failing statement, which must undo
- * that write alone).
  * gate-schedule locks the gate row, waits hold-ms, then schedules the task
  * in the same transaction (as an API call that locks an order, then
  * schedules one of its steps).
@@ -69,10 +64,6 @@ static const store_stmt stmt_exhausted = {
     "INSERT INTO engine_exhausted (kind, key, attempt, error) VALUES ($1, $2, $3, $4)"};
 static const store_stmt stmt_gate = {"drv_gate",
                                      "SELECT 1 FROM engine_gate WHERE id = 1 FOR UPDATE"};
-static const store_stmt stmt_echo = {"drv_echo", "SELECT $1::text"};
-static const store_stmt stmt_done = {
-    "drv_done", "INSERT INTO engine_done (key, attempt) VALUES ($1, $2)"};
-static const store_stmt stmt_fail = {"drv_fail", "SELECT 1 / (2 - 2)"};
 static const store_stmt stmt_left = {"drv_left", "SELECT count(*) FROM tasks"};
 static const store_stmt stmt_any = {"drv_any",
                                     "SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1) s"};
@@ -91,8 +82,6 @@ static const char setup_sql[] =
     "CREATE TABLE IF NOT EXISTS engine_exhausted (kind text NOT NULL, key text,"
     " attempt int NOT NULL, error text, at timestamptz NOT NULL DEFAULT clock_timestamp());"
     "CREATE TABLE IF NOT EXISTS engine_gate (id int PRIMARY KEY);"
-    "CREATE TABLE IF NOT EXISTS engine_done (key text NOT NULL, attempt int NOT NULL,"
-    " at timestamptz NOT NULL DEFAULT clock_timestamp());"
     "INSERT INTO engine_gate VALUES (1) ON CONFLICT DO NOTHING";
 
 static int64_t mono_ms(void)
@@ -297,50 +286,6 @@ static void h_chain(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
     snprintf(res->error, sizeof(res->error), "chain: %s", err.message);
 }
 
-/* grouped: the body of its wf_tx_run. */
-typedef struct grouped_body {
-    const wf_task *t;
-    PGresult *echo; /* the first statement's result */
-    bool fail;
-} grouped_body;
-
-static ds_status grouped_write(store_conn *tx, void *arg, ds_error *err)
-{
-    grouped_body *b = arg;
-    char att[24];
-    const char *params[2] = {b->t->key, store_param_int64(att, b->t->attempt)};
-    bool mine = PQntuples(b->echo) == 1 && strcmp(PQgetvalue(b->echo, 0, 0), b->t->key) == 0;
-    ds_status st;
-
-    PQclear(b->echo);
-    b->echo = NULL;
-    if (!mine)
-        return ds_error_set(err, DS_ERR_INTERNAL, "grouped: the first result is not %s",
-                            b->t->key);
-    st = store_exec(tx, &stmt_done, 2, params, NULL, err);
-    if (st == DS_OK && b->fail) /* after a write, which must not commit */
-        st = store_exec(tx, &stmt_fail, 0, NULL, NULL, err);
-    return st;
-}
-
-static void h_grouped(wf_ctx *ctx, const wf_task *t, wf_result *res, void *arg)
-{
-    grouped_body b = {.t = t, .fail = t->attempt <= task_arg(t)};
-    const char *params[1] = {t->key};
-    store_batch_item first = {.stmt = &stmt_echo, .nparams = 1, .values = params,
-                              .out = &b.echo};
-    ds_error err;
-
-    ds_error_clear(&err);
-    if (!recorded(ctx, t, res, arg))
-        return;
-    if (wf_tx_run(ctx, t->key, &first, 1, grouped_write, &b, &err) == DS_OK)
-        return;
-    PQclear(b.echo);
-    res->action = WF_RETRY;
-    snprintf(res->error, sizeof(res->error), "grouped: %s", err.message);
-}
-
 static ds_status on_exhausted(store_conn *tx, const wf_task *t, const char *error, void *arg)
 {
     char att[24];
@@ -409,10 +354,6 @@ static void parse(int argc, char **argv, opts *o)
             o->ec.backoff_base_ms = (int)flag_long(argc, argv, &i);
         else if (strcmp(a, "--backoff-cap-ms") == 0)
             o->ec.backoff_cap_ms = (int)flag_long(argc, argv, &i);
-        else if (strcmp(a, "--group-max") == 0)
-            o->ec.group_max = (int)flag_long(argc, argv, &i);
-        else if (strcmp(a, "--groups") == 0)
-            o->ec.groups = (int)flag_long(argc, argv, &i);
         else if (o->cmd == NULL && a[0] != '-')
             o->cmd = a;
         else {
@@ -513,7 +454,7 @@ static ds_status register_kinds(wf_engine *e, ds_error *err)
     } kinds[] = {{"noop", h_noop},   {"record", h_record}, {"flaky", h_flaky}, {"snooze", h_snooze},
                  {"slow", h_slow},   {"sleep", h_sleep},   {"sleeptx", h_sleeptx},
                  {"sleepfail", h_sleepfail}, {"gated", h_gated},
-                 {"gatedfail", h_gatedfail}, {"chain", h_chain}, {"grouped", h_grouped}};
+                 {"gatedfail", h_gatedfail}, {"chain", h_chain}};
     ds_status st = DS_OK;
 
     for (size_t i = 0; st == DS_OK && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -533,10 +474,9 @@ static void print_stats(wf_engine *e, int64_t ms)
            ", \"executed\": %" PRIu64 ", \"done\": %" PRIu64 ", \"retried\": %" PRIu64
            ", \"snoozed\": %" PRIu64 ", \"exhausted\": %" PRIu64 ", \"stale\": %" PRIu64
            ", \"reclaimed\": %" PRIu64 ", \"released\": %" PRIu64 ", \"db_errors\": %" PRIu64
-           ", \"shared\": %" PRIu64 ", \"shared_bodies\": %" PRIu64 ", \"left\": %ld}\n",
+           ", \"left\": %ld}\n",
            wf_engine_owner(e), ms, s.claimed, s.executed, s.done, s.retried, s.snoozed,
-           s.exhausted, s.stale, s.reclaimed, s.released, s.db_errors, s.shared,
-           s.shared_bodies, tasks_count(&stmt_left));
+           s.exhausted, s.stale, s.reclaimed, s.released, s.db_errors, tasks_count(&stmt_left));
     fflush(stdout);
 }
 

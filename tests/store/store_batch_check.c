@@ -1,6 +1,5 @@
-/* store_batch_check.c - the contract of store_begin_with, store_exec_batch,
- * store_savepoint_with and store_rollback_to (store.h) against a real
- * PostgreSQL:
+/* store_batch_check.c - the contract of store_begin_with and
+ * store_exec_batch (store.h) against a real PostgreSQL:
  *
  *   store_batch_check DATABASE_URL
  *
@@ -117,53 +116,6 @@ int main(int argc, char **argv)
         probe(p, got, sizeof(got));
         CHECK(strcmp(got, "1|6") == 0, "nothing of the failed transaction kept");
         puts("begin_with: failure reported, transaction rolled back");
-    }
-
-    /* 5. savepoints: statements after one are undone alone, the failed
-     * transaction goes on, and what came before commits */
-    {
-        const char *eight[1] = {"8"}, *nine[1] = {"9"}, *ten[1] = {"10"}, *zero[1] = {"0"};
-        store_batch_item a[1] = {{&stmt_insert, 1, eight, &r1}};
-        store_batch_item b[2] = {{&stmt_insert, 1, nine, &r2}, {&stmt_divide, 1, zero, &r3}};
-        store_batch_item d[1] = {{&stmt_insert, 1, ten, NULL}};
-        bool saved = true;
-        CHECK(store_acquire(p, INT64_MAX, &c, &err) == DS_OK, "acquire");
-        CHECK(store_savepoint_with(c, "sp_a", a, 1, &saved, &err) ==
-                  DS_ERR_FAILED_PRECONDITION && !saved,
-              "no savepoint outside a transaction");
-        CHECK(PQtransactionStatus(store_conn_pg(c)) == PQTRANS_IDLE, "nothing was opened");
-        CHECK(store_begin(c, &err) == DS_OK, "begin");
-        CHECK(store_savepoint_with(c, "Bad name", a, 1, &saved, &err) == DS_ERR_INVALID &&
-                  !saved,
-              "a savepoint name that is not [a-z0-9_] is refused before it is sent");
-        CHECK(store_savepoint_with(c, "sp_a", a, 1, &saved, &err) == DS_OK && saved,
-              "savepoint with an insert");
-        CHECK(r1 != NULL && strcmp(PQcmdTuples(r1), "1") == 0, "the insert's result");
-        PQclear(r1);
-        CHECK(store_savepoint_with(c, "sp_b", b, 2, &saved, &err) == DS_ERR_INVALID,
-              "division by zero after a savepoint is the error");
-        CHECK(saved, "the savepoint was set before the failure");
-        CHECK(r2 == NULL && r3 == NULL, "no results after a failure");
-        CHECK(PQtransactionStatus(store_conn_pg(c)) == PQTRANS_INERROR, "failed transaction");
-        CHECK(store_rollback_to(c, "sp_b", &err) == DS_OK, "rollback to the savepoint");
-        CHECK(PQtransactionStatus(store_conn_pg(c)) == PQTRANS_INTRANS, "usable again");
-        CHECK(store_savepoint_with(c, "sp_c", d, 1, &saved, &err) == DS_OK && saved,
-              "another savepoint after the rollback");
-        CHECK(store_rollback_to(c, "sp_c", &err) == DS_OK, "undo the last insert alone");
-        CHECK(store_rollback_to(c, "sp_nope", &err) != DS_OK, "an unknown savepoint fails");
-        store_rollback(c);
-        CHECK(store_begin(c, &err) == DS_OK, "begin again");
-        CHECK(store_savepoint_with(c, "sp_a", a, 1, &saved, &err) == DS_OK, "insert 8");
-        PQclear(r1);
-        CHECK(store_savepoint_with(c, "sp_b", b, 2, &saved, &err) != DS_OK, "9, then fail");
-        CHECK(store_rollback_to(c, "sp_b", &err) == DS_OK, "undo 9");
-        CHECK(store_savepoint_with(c, "sp_c", d, 1, &saved, &err) == DS_OK, "insert 10");
-        CHECK(store_commit(c, &err) == DS_OK, "commit");
-        store_release(p, c);
-        c = NULL;
-        probe(p, got, sizeof(got));
-        CHECK(strcmp(got, "3|6,8,10") == 0, "8 and 10 committed, 9 undone");
-        puts("savepoint_with: a failure after it undone alone, the rest committed");
     }
 
     store_pool_free(p);
