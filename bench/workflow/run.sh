@@ -374,14 +374,18 @@ TPS=$(bc -l <<<"($TPS1 + $TPS2) / 2")
 # floor_claim_step.sql.
 FLOOR_ORDERS=1000
 floor_run() { # floor_run LABEL DB SCRIPT [pgbench args] -> transitions/s
-  local label=$1 db=$2 script=$3 url events processed tps
+  local label=$1 db=$2 script=$3 url events processed tps busy0
   shift 3
   url=$(bash "$SRC/scripts/pgcluster" url "$PG_DIR" "$db")
   sql "$ADMIN" -c "CHECKPOINT"
+  busy0=$(busy_ticks)
   "$PG_BIN/pgbench" "${PGH[@]}" -M prepared -n -f "$HERE/$script" "$@" \
     -c $((2 * CORES)) -j "$CORES" -T "$PGBENCH_S" "$db" >"$OUT/floor-$label.log" 2>&1 ||
     die "pgbench (floor $label) failed: $(tail -3 "$OUT/floor-$label.log")"
+  # the machine's busy CPU ticks during the run, per transition (the CPU budget rows)
+  echo "$(( $(busy_ticks) - busy0 ))" >"$OUT/floor-$label.ticks"
   events=$(sql "$url" -c "SELECT count(*) FROM order_events")
+  echo "$events" >>"$OUT/floor-$label.ticks"
   processed=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' \
     "$OUT/floor-$label.log")
   tps=$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\)/\1/p' \
@@ -499,6 +503,19 @@ tps_trans=$(bc -l <<<"$trans / $secs")
   floor_row "batched claim (LIMIT $WORKERS) + one statement per transition (floor_claim_step.sql)" "$FLOOR_CLAIM"
   floor_row "floor_step.sql, batch 1, on a bare schema (floor_bare.sql: primary keys + claim index)" "$FLOOR_BARE"
   floor_row "one statement per $WORKERS transitions of as many orders (floor_step.sql, batch $WORKERS)" "$FLOOR_BATCH"
+  # The CPU budget: at the target, every order's work (dropshipd, PostgreSQL,
+  # dropship-sim, the client, the kernel) shares the cores' time with the
+  # others'. Two ceilings from this run's own CPU figures: PostgreSQL free,
+  # and PostgreSQL doing no more than the batched floor per transition.
+  per_order=$(bc -l <<<"$trans / $N")
+  budget_ms=$(bc -l <<<"$CORES * 1000 * $per_order / (0.5 * $TPS)")
+  outside_ms=$(bc -l <<<"($cpu_busy - $cpu_pg) * 1000 / $HZ / $N")
+  { read -r fb_ticks; read -r fb_events; } <"$OUT/floor-batch.ticks"
+  floor_ms=$(bc -l <<<"$fb_ticks * 1000 / $HZ / $fb_events * $per_order")
+  ceiling() { f2 "$(bc -l <<<"$CORES * 1000 / ($1) * $per_order / $TPS")"; }
+  echo "| CPU budget at the target (0.5 × pgbench TPS on $CORES cores) | $(f2 "$budget_ms") ms of CPU per order, for all processes |"
+  echo "| CPU used per order outside PostgreSQL (dropshipd + dropship-sim + rest) | $(f2 "$outside_ms") ms: with PostgreSQL free, at most **$(ceiling "$outside_ms")** × pgbench TPS |"
+  echo "| the same plus the batched floor's CPU per transition (machine busy CPU / transitions of floor_step.sql, batch $WORKERS) | $(f2 "$outside_ms") + $(f2 "$floor_ms") ms: at most **$(ceiling "$outside_ms + $floor_ms")** × pgbench TPS |"
   echo "| claim (LIMIT $WORKERS), 10k not-due + 50 due: median of 5 | $ms_small ms, shared hit $hit_small (claim index scan $scan_small) |"
   echo "| claim (LIMIT $WORKERS), $((rows_large - 50)) not-due + 50 due: median of 5 | $ms_large ms, shared hit $hit_large (claim index scan $scan_large) |"
   echo "| claim ratio 1M / 10k | time $(f2 "$(bc -l <<<"$ms_large / $ms_small")")x, buffers $(f2 "$(bc -l <<<"$hit_large / $hit_small")")x |"
